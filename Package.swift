@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+// Flora: one base language model, many per-request low-rank adapters in one batch.
+// Targets are layered (DESIGN.md section 3); a target depends only on layers below it.
+import PackageDescription
+
+let package = Package(
+    name: "Flora",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "flora", targets: ["flora"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Layer 1: storage, packed SIMD kernels, quantized blocks, threading.
+        .target(name: "FloraTensor"),
+        // Layer 2: file formats and the tokenizer.
+        .target(name: "FloraFormats", dependencies: ["FloraTensor"]),
+        .target(name: "FloraTokenizer"),
+        // Layer 3: adapters (weights, bank, batched kernels) and the transformer that calls them.
+        .target(name: "FloraAdapters", dependencies: ["FloraTensor", "FloraFormats"]),
+        .target(name: "FloraModel", dependencies: ["FloraTensor", "FloraFormats", "FloraTokenizer", "FloraAdapters"]),
+        // Layer 5: measurement.
+        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraModel"]),
+        // Layer 6: the command line.
+        .executableTarget(
+            name: "flora",
+            dependencies: [
+                "FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters", "FloraBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "FloraTensorTests", dependencies: ["FloraTensor"]),
+        .testTarget(name: "FloraFormatsTests", dependencies: ["FloraFormats", "FloraTensor"]),
+        .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTokenizer", "FloraFormats"]),
+        .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraAdapters", "FloraFormats", "FloraTensor"]),
+        .testTarget(name: "FloraModelTests", dependencies: ["FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
+    ]
+)

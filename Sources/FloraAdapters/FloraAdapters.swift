@@ -1,0 +1,1 @@
+// FloraAdapters: see DESIGN.md section 3.

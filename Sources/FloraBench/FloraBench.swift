@@ -1,0 +1,1 @@
+// FloraBench: see DESIGN.md section 3.

@@ -1,0 +1,1 @@
+// FloraFormats: see DESIGN.md section 3.

@@ -1,0 +1,1 @@
+// FloraModel: see DESIGN.md section 3.

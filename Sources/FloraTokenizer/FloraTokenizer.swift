@@ -1,0 +1,1 @@
+// FloraTokenizer: see DESIGN.md section 3.

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Flora: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flora",
+        abstract: "Serve one language model with many per-request low-rank adapters (fLoRA, LoRA, IA3).",
+        subcommands: []
+    )
+}
