@@ -1,1 +1,0 @@
-// FloraModel: see DESIGN.md section 3.

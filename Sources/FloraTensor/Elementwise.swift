@@ -1,0 +1,137 @@
+// Element-wise kernels of the transformer: small, serial (a parallel region costs ~1.2 µs,
+// more than most of these take; DESIGN.md section 9), SIMD16 over contiguous rows.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public enum Elementwise {
+    /// `Σ_i a[i] · b[i]` over `count` floats.
+    @inlinable
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i + 32 <= count {
+            acc0.addProduct(load16(a + i), load16(b + i))
+            acc1.addProduct(load16(a + i + 16), load16(b + i + 16))
+            i += 32
+        }
+        if i + 16 <= count {
+            acc0.addProduct(load16(a + i), load16(b + i))
+            i += 16
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
+    }
+
+    /// `y[i] += alpha · x[i]`.
+    @inlinable
+    public static func addScaled(_ x: UnsafePointer<Float>, alpha: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        let a = SIMD16<Float>(repeating: alpha)
+        while i + 16 <= count {
+            store16(load16(y + i).addingProduct(a, load16(x + i)), y + i)
+            i += 16
+        }
+        while i < count {
+            y[i] += alpha * x[i]
+            i += 1
+        }
+    }
+
+    /// `y[i] += x[i]`.
+    @inlinable
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 16 <= count {
+            store16(load16(y + i) + load16(x + i), y + i)
+            i += 16
+        }
+        while i < count {
+            y[i] += x[i]
+            i += 1
+        }
+    }
+
+    /// `y[i] *= scale[i]`.
+    @inlinable
+    public static func multiply(_ y: UnsafeMutablePointer<Float>, by scale: UnsafePointer<Float>, count: Int) {
+        var i = 0
+        while i + 16 <= count {
+            store16(load16(y + i) * load16(scale + i), y + i)
+            i += 16
+        }
+        while i < count {
+            y[i] *= scale[i]
+            i += 1
+        }
+    }
+
+    /// RMSNorm of each of `rows` rows (Llama): `y = x / sqrt(mean(x²) + eps) ∘ weight`.
+    /// `x` and `y` are `[rows, count]`; they may be the same buffer.
+    public static func rmsNorm(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,
+        rows: Int, count: Int, into y: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let source = x + r * count
+            let target = y + r * count
+            let meanSquare = dot(source, source, count: count) / Float(count)
+            let inverse = 1 / (meanSquare + epsilon).squareRoot()
+            let s = SIMD16<Float>(repeating: inverse)
+            var i = 0
+            while i + 16 <= count {
+                store16(load16(source + i) * s * load16(weight + i), target + i)
+                i += 16
+            }
+            while i < count {
+                target[i] = source[i] * inverse * weight[i]
+                i += 1
+            }
+        }
+    }
+
+    /// SwiGLU's gate: `gate[i] = silu(gate[i]) · up[i]` with `silu(g) = g / (1 + e^-g)`.
+    public static func siluMultiply(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = gate[i]
+            gate[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// Numerically stable softmax in place over `count` floats.
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
+        var maximum = x[0]
+        for i in 1..<count where x[i] > maximum { maximum = x[i] }
+        var sum: Float = 0
+        for i in 0..<count {
+            let e = expf(x[i] - maximum)
+            x[i] = e
+            sum += e
+        }
+        let inverse = 1 / sum
+        for i in 0..<count { x[i] *= inverse }
+    }
+
+    @inlinable @inline(__always)
+    public static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inlinable @inline(__always)
+    public static func load16(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inlinable @inline(__always)
+    public static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+}
