@@ -21,13 +21,15 @@ let package = Package(
         // Layer 3: adapters (weights, bank, batched kernels) and the transformer that calls them.
         .target(name: "FloraAdapters", dependencies: ["FloraTensor", "FloraFormats"]),
         .target(name: "FloraModel", dependencies: ["FloraTensor", "FloraFormats", "FloraTokenizer", "FloraAdapters"]),
+        // Layer 4: requests, scheduling, sampling.
+        .target(name: "FloraEngine", dependencies: ["FloraTensor", "FloraModel", "FloraTokenizer", "FloraAdapters"]),
         // Layer 5: measurement.
-        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraModel"]),
+        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraModel", "FloraEngine"]),
         // Layer 6: the command line.
         .executableTarget(
             name: "flora",
             dependencies: [
-                "FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters", "FloraBench",
+                "FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters", "FloraEngine", "FloraBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -35,6 +37,7 @@ let package = Package(
         .testTarget(name: "FloraFormatsTests", dependencies: ["FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTokenizer", "FloraFormats"]),
         .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraAdapters", "FloraFormats", "FloraTensor"]),
+        .testTarget(name: "FloraEngineTests", dependencies: ["FloraEngine", "FloraModel", "FloraTensor"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]
 )
