@@ -33,11 +33,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "FloraTensorTests", dependencies: ["FloraTensor"]),
-        .testTarget(name: "FloraFormatsTests", dependencies: ["FloraFormats", "FloraTensor"]),
-        .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTokenizer", "FloraFormats"]),
-        .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraAdapters", "FloraFormats", "FloraTensor"]),
-        .testTarget(name: "FloraEngineTests", dependencies: ["FloraEngine", "FloraModel", "FloraTensor"]),
-        .testTarget(name: "FloraModelTests", dependencies: ["FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
+        // Shared by the test targets: where the real model, the golden files and scratch live.
+        .target(name: "FloraTestSupport", path: "Tests/FloraTestSupport"),
+        .testTarget(name: "FloraTensorTests", dependencies: ["FloraTestSupport", "FloraTensor"]),
+        .testTarget(name: "FloraFormatsTests", dependencies: ["FloraTestSupport", "FloraFormats", "FloraTensor"]),
+        .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats"]),
+        .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraFormats", "FloraTensor"]),
+        .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraTensor"]),
+        .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]
 )

@@ -1,4 +1,5 @@
 // The real default model (SmolLM2-135M-Instruct, Q4_1 weights and Q8_0 embeddings) and the
+import FloraTestSupport
 // golden reference files read through the public API.
 import FloraFormats
 import FloraTensor
