@@ -52,7 +52,7 @@ struct JSONKey: CodingKey {
     static func describe(_ error: DecodingError) -> (item: String?, found: String) {
         switch error {
         case .keyNotFound(let key, let context):
-            return (context.codingPath.first?.stringValue, "no \"\(key.stringValue)\"")
+            return (context.codingPath.first?.stringValue ?? key.stringValue, "no \"\(key.stringValue)\"")
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
             // Foundation on Linux reports syntax errors and non-integral numbers alike, without a position.
             return (nil, "text that does not parse as JSON with integer shapes and offsets")
