@@ -33,6 +33,27 @@ import Testing
         #expect(values.allSatisfy { abs($0) < 10 })
     }
 
+    /// First four values, last three and the sum, computed by an independent NumPy reading of
+    /// the same file (see the report of the formats branch).
+    static let numpyReference: [(name: String, first: [Float], last: [Float], sum: Double)] = [
+        ("blk.0.attn_q.weight", [-0.0963134765625, 0.1573486328125, -0.0963134765625, -0.73046875],
+         [-0.096832275390625, -0.14984130859375, -0.255859375], 59.22322082519531),
+        ("token_embd.weight", [-0.10654449462890625, 0.032978057861328125, 0.048198699951171875, -0.022830963134765625],
+         [0.12858200073242188, -0.11989402770996094, -0.0417022705078125], -15353.04449415207),
+        ("blk.0.attn_norm.weight", [0.01397705078125, 0.0238037109375, -0.019775390625, -0.0302734375],
+         [0.0228271484375, 0.050048828125, -0.038330078125], 0.6129436492919922),
+    ]
+
+    @Test(arguments: numpyReference.indices)
+    func dequantizedValuesMatchAnIndependentNumPyReading(index: Int) throws {
+        let reference = Self.numpyReference[index]
+        let values = try GGUFFile(path: try TestFiles.modelPath()).tensor(reference.name).toArray()
+        #expect(Array(values.prefix(4)) == reference.first)
+        #expect(Array(values.suffix(3)) == reference.last)
+        let sum = values.reduce(0.0) { $0 + Double($1) }
+        #expect(abs(sum - reference.sum) <= 1e-6 * max(1, abs(reference.sum)))
+    }
+
     @Test func everyTensorOfTheDefaultModelDequantizes() throws {
         let file = try GGUFFile(path: try TestFiles.modelPath())
         var types = Set<String>()
@@ -42,6 +63,7 @@ import Testing
             let tensor = try file.tensor(name)
             #expect(tensor.shape == info.shape)
         }
-        print("types: \(types.sorted()), tensors: \(file.tensorNames.count)")
+        #expect(types == ["F32", "Q4_1", "Q8_0"])
+        #expect(file.tensorNames.count == 272)
     }
 }
