@@ -29,7 +29,8 @@ extension LlamaConfig {
             ropeTheta: try file.optionalFloat("\(arch).rope.freq_base") ?? 10_000,
             contextLength: try file.optionalInt("\(arch).context_length") ?? 2048,
             tieWordEmbeddings: file.tensorInfos["output.weight"] == nil,
-            attentionBias: file.tensorInfos["blk.0.attn_q.bias"] != nil
+            attentionBias: file.tensorInfos["blk.0.attn_q.bias"] != nil,
+            ropeScaling: file.tensorInfos["rope_freqs.weight"] != nil ? .divisors(try file.tensor("rope_freqs.weight").toArray()) : .none
         )
         try validate(source: file.path)
     }

@@ -15,11 +15,13 @@ public struct LlamaConfig: Sendable, Equatable {
     public var tieWordEmbeddings: Bool
     /// Qwen2 puts biases on q, k and v.
     public var attentionBias: Bool
+    public var ropeScaling: RopeScaling
 
     public init(
         hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int,
         headDim: Int? = nil, vocabularySize: Int, rmsNormEpsilon: Float = 1e-5, ropeTheta: Float = 10_000,
-        contextLength: Int = 2048, tieWordEmbeddings: Bool = true, attentionBias: Bool = false
+        contextLength: Int = 2048, tieWordEmbeddings: Bool = true, attentionBias: Bool = false,
+        ropeScaling: RopeScaling = .none
     ) {
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -33,6 +35,7 @@ public struct LlamaConfig: Sendable, Equatable {
         self.contextLength = contextLength
         self.tieWordEmbeddings = tieWordEmbeddings
         self.attentionBias = attentionBias
+        self.ropeScaling = ropeScaling
     }
 
     public var queryDim: Int { headCount * headDim }       // q_proj outputs
@@ -51,6 +54,39 @@ public struct LlamaConfig: Sendable, Equatable {
         try require(contextLength > 0, "context length must be positive, found \(contextLength)")
         try require(rmsNormEpsilon > 0 && rmsNormEpsilon.isFinite, "rms_norm_eps must be positive, found \(rmsNormEpsilon)")
         try require(ropeTheta > 0 && ropeTheta.isFinite, "rope_theta must be positive, found \(ropeTheta)")
+    }
+}
+
+/// How rotary frequencies are stretched for long contexts (Hugging Face's `rope_scaling`).
+public enum RopeScaling: Sendable, Equatable {
+    case none
+    /// Every inverse frequency divided by `factor`.
+    case linear(factor: Float)
+    /// Llama 3.1's: low frequencies divided by `factor`, high ones kept, a smooth blend between.
+    case llama3(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalContextLength: Int)
+    /// Per-frequency divisors, as GGUF stores Llama 3 scaling (`rope_freqs.weight`).
+    case divisors([Float])
+
+    /// Applies the scaling to HF's inverse frequencies `1 / theta^(2i/d)`.
+    func scale(_ inverseFrequency: [Float]) -> [Float] {
+        switch self {
+        case .none:
+            return inverseFrequency
+        case .linear(let factor):
+            return inverseFrequency.map { $0 / factor }
+        case .divisors(let divisors):
+            return zip(inverseFrequency, divisors).map { $0 / $1 }
+        case .llama3(let factor, let low, let high, let original):
+            let lowWavelength = Float(original) / low
+            let highWavelength = Float(original) / high
+            return inverseFrequency.map { f in
+                let wavelength = 2 * Float.pi / f
+                if wavelength < highWavelength { return f }
+                if wavelength > lowWavelength { return f / factor }
+                let smooth = (Float(original) / wavelength - low) / (high - low)
+                return (1 - smooth) * f / factor + smooth * f
+            }
+        }
     }
 }
 

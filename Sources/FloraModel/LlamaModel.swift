@@ -70,6 +70,6 @@ public final class LlamaModel: Sendable {
         } else {
             lmHead = PackedMatrix(embedding)
         }
-        rotary = RotaryTable(headDim: c.headDim, theta: c.ropeTheta, maxPositions: c.contextLength)
+        rotary = RotaryTable(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling, maxPositions: c.contextLength)
     }
 }

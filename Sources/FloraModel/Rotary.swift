@@ -15,14 +15,14 @@ struct RotaryTable: Sendable {
     let cos: FloatBuffer   // [maxPositions, headDim / 2]
     let sin: FloatBuffer   // [maxPositions, headDim / 2]
 
-    init(headDim: Int, theta: Float, maxPositions: Int) {
+    init(headDim: Int, theta: Float, scaling: RopeScaling, maxPositions: Int) {
         self.headDim = headDim
         self.maxPositions = maxPositions
         let half = headDim / 2
         cos = FloatBuffer(count: maxPositions * half)
         sin = FloatBuffer(count: maxPositions * half)
         // HF: inv_freq = 1 / theta^(arange(0, d, 2) / d) in fp32, angle = position · inv_freq in fp32.
-        let inverseFrequency = (0..<half).map { i in 1 / powf(theta, Float(2 * i) / Float(headDim)) }
+        let inverseFrequency = scaling.scale((0..<half).map { i in 1 / powf(theta, Float(2 * i) / Float(headDim)) })
         for position in 0..<maxPositions {
             for i in 0..<half {
                 let angle = Float(position) * inverseFrequency[i]

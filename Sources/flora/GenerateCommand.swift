@@ -53,6 +53,7 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
+        guard let model = loaded.model else { throw ValidationError("the model has no weights") }
         let tokenizer = loaded.tokenizer
         let texts = try prompt + promptsFileEntries().map(\.prompt)
         let parameters = SamplingParameters(
@@ -62,7 +63,7 @@ struct Generate: ParsableCommand {
             let rendered = chat ? try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: text)], addGenerationPrompt: true) : text
             return GenerationRequest(promptTokens: tokenizer.encode(rendered).map(Int32.init), parameters: parameters)
         }
-        let generator = BatchGenerator(model: loaded.model, stopTokenIds: Set(tokenizer.stopTokenIds.map(Int32.init)), maxBatchTokens: maxBatchTokens)
+        let generator = BatchGenerator(model: model, stopTokenIds: Set(tokenizer.stopTokenIds.map(Int32.init)), maxBatchTokens: maxBatchTokens)
         let streaming = format == .text && requests.count == 1
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         let results = try generator.generate(requests) { _, sampled in

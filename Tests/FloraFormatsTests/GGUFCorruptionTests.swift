@@ -1,5 +1,6 @@
 // Corrupted GGUF files: every one must be refused with a FormatError that says what was wrong,
 // and none may crash the reader.
+import FloraTestSupport
 import FloraFormats
 import FloraTensor
 import Testing

@@ -1,4 +1,5 @@
 // GGUF files written by GGUFWriter read back with the same metadata, shapes and values.
+import FloraTestSupport
 import FloraFormats
 import FloraTensor
 import Testing

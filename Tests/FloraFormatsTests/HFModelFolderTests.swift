@@ -1,5 +1,6 @@
 // Hugging Face folders: config.json decoding with defaults and validation, and weights found
 // as one file, as indexed shards, or as loose *.safetensors files.
+import FloraTestSupport
 import FloraFormats
 import FloraTensor
 import Foundation

@@ -1,5 +1,6 @@
 // safetensors: round trips through SafetensorsWriter, the golden reference files, and corrupted
 // headers and data that must be refused with a FormatError.
+import FloraTestSupport
 import FloraFormats
 import FloraTensor
 import Foundation
