@@ -1,1 +1,0 @@
-// FloraFormats: see DESIGN.md section 3.
