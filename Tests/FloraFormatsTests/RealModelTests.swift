@@ -62,6 +62,7 @@ import Testing
             let tensor = try file.tensor(name)
             #expect(tensor.shape == info.shape)
         }
-        print("types: \(types.sorted()), tensors: \(file.tensorNames.count)")
+        #expect(types == ["F32", "Q4_1", "Q8_0"])
+        #expect(file.tensorNames.count == 272)
     }
 }
