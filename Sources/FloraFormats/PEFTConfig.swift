@@ -187,6 +187,10 @@ private struct RawPEFTConfig: Decodable {
             throw refuse("layers_to_transform", expected: "non-negative layer indices", found: "\(bad)")
         }
         var feedforward = feedforward_modules.map(\.selector)
+        if type == .ia3, case .names(let ff)? = feedforward, case .names(let names) = targets.selector,
+           let stray = ff.first(where: { !names.contains($0) }) {
+            throw refuse("feedforward_modules", expected: "a subset of target_modules \(names)", found: "'\(stray)'")
+        }
         if type == .ia3, feedforward == nil { feedforward = .names(["down_proj"]) }  // PEFT's Llama default
         return PEFTConfig(
             peftType: type, r: type == .ia3 ? 1 : rank, loraAlpha: alpha, useRSLoRA: use_rslora ?? false,
