@@ -26,6 +26,10 @@ public enum LoRAKernel: String, Sendable, CaseIterable {
 /// memory on mixed ranks and copy every tensor on install. With references, `install` and
 /// `remove` are O(1) plus validation, and never touch another slot.
 ///
+/// Use per forward pass: `prepare(slots:tokens:)` once with each token's slot (it checks the
+/// slots and groups the tokens by adapter), then `linear(...)` for every (layer, module) with the
+/// same slots; a `linear` call with other slots than the prepared ones prepares them itself.
+///
 /// Ownership: the bank and its scratch belong to one runner (it is not `Sendable`). Load
 /// `AdapterWeights` anywhere (they are `Sendable`), then install and remove between steps on
 /// the runner's thread.

@@ -3,7 +3,7 @@
 // - a list selects a module whose path equals an entry or ends with "." + entry; a string is a
 //   regular expression that must match the whole path ("all-linear": every linear layer);
 // - `exclude_modules` removes modules the same way; `layers_to_transform` restricts list-form
-//   targets to some layer indices;
+//   targets matched by suffix to some layer indices;
 // - a `rank_pattern`/`alpha_pattern` key applies to a module when `(.*\.)?(key)$` matches its path.
 
 import Foundation
@@ -37,7 +37,8 @@ public struct PEFTModuleMatcher {
     public func targets(_ path: String, layer: Int) -> Bool {
         if let exclude, exclude.matches(path) { return false }
         guard target.matches(path) else { return false }
-        if case .names = config.targetModules, let layers = config.layersToTransform {
+        // PEFT filters by layer only list entries matched as a suffix, not a module named in full.
+        if case .names(let names) = config.targetModules, let layers = config.layersToTransform, !names.contains(path) {
             return layers.contains(layer)
         }
         return true
