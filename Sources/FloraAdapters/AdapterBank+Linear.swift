@@ -1,0 +1,154 @@
+// The batched adapted linear layer (DESIGN.md section 1, "Any mix in one batch"): one product
+// with the base weight serves every token of the batch, whatever adapter each token uses.
+
+import FloraTensor
+
+/// What one group's adapter does to the current (layer, module), as raw pointers into its
+/// `AdapterWeights` (kept alive by the bank's slot for the whole call).
+struct ResolvedModule {
+    enum Kind: UInt8 { case none, flora, lora, ia3Input, ia3Output }
+    var kind: Kind
+    var rank: Int
+    var a: UnsafePointer<Float>?   // fLoRA and LoRA: A [rank, inputs]; IA3: l
+    var bT: UnsafePointer<Float>?  // fLoRA and LoRA: Bᵀ [rank, outputs]
+    var scale: Float               // fLoRA: 1/rank; LoRA: s
+
+    static var none: ResolvedModule { ResolvedModule(kind: .none, rank: 0, a: nil, bT: nil, scale: 1) }
+}
+
+extension AdapterBank {
+    /// `y = adapted(W) x + b` for a batch of tokens, each with its own adapter, as a plain loop
+    /// (`AdapterReference.linear` is exactly this):
+    ///
+    ///     for t in 0..<tokens:                       // m = adapter of slots[t] at (layer, module)
+    ///         none:             y[t] = W x[t] + b
+    ///         fLoRA rank r:     y[t] = (1/r) Σ_j B[:, j] ∘ (W (A[j, :] ∘ x[t])) + b
+    ///         LoRA:             y[t] = W x[t] + b + s · B (A x[t])
+    ///         IA3 feed-forward: y[t] = W (l ∘ x[t]) + b
+    ///         IA3 otherwise:    y[t] = l ∘ (W x[t] + b)
+    ///
+    /// How: when no token has an fLoRA or IA3 adapter on this module, one `MatMul.multiply`;
+    /// otherwise one `MatMul.multiplyExpanded` where a token is one row (no adapter, LoRA, IA3
+    /// with its `l` as input or output scale) or `r` rows (fLoRA: input scale `A[j, :]`, output
+    /// scale `B[:, j]`, factor `1/r`). LoRA deltas are then added by `loraKernel`.
+    ///
+    /// - Parameters:
+    ///   - weight: the base weight of (layer, module), `[outputs, inputs]` of `shapes`.
+    ///   - bias: `[outputs]` or nil.
+    ///   - x: `[tokens, inputs]`. - slots: `[tokens]`, as given to `prepare` (prepared again if not).
+    ///   - y: `[tokens, outputs]`, overwritten.
+    public func linear(
+        layer: Int, module: TargetModule, weight: PackedMatrix, bias: UnsafePointer<Float>?,
+        input x: UnsafePointer<Float>, tokens: Int, slots: UnsafePointer<AdapterSlot>,
+        output y: UnsafeMutablePointer<Float>
+    ) {
+        let k = weight.inputs, n = weight.outputs
+        precondition(layer >= 0 && layer < shapes.layers, "AdapterBank.linear: layer \(layer) outside 0..<\(shapes.layers)")
+        precondition(k == shapes.inputs(module) && n == shapes.outputs(module),
+                     "AdapterBank.linear: weight [\(n), \(k)] does not match \(module.rawValue) [\(shapes.outputs(module)), \(shapes.inputs(module))]")
+        guard tokens > 0 else { return }
+        ensurePlan(slots, tokens: tokens)
+        let (expandedRows, hasLoRA) = resolveGroups(layer: layer, module: module)
+
+        if expandedRows == 0 {
+            MatMul.multiply(x, rows: tokens, weight, into: y)  // [tokens, n]
+            if let bias {
+                for t in 0..<tokens { add(bias, into: y + t * n, count: n) }
+            }
+        } else {
+            fillBiases(bias, outputs: n, tokens: tokens, into: y)
+            let rows = buildExpansion(tokens: tokens, expandedRows: expandedRows, inputs: k, outputs: n)
+            MatMul.multiplyExpanded(x, rows, weight, into: y)
+        }
+        if hasLoRA {
+            switch loraKernel {
+            case .segmented: addLoRASegmented(layer: layer, module: module, input: x, inputs: k, outputs: n, output: y)
+            case .bmm: addLoRAGatherBMM(input: x, tokens: tokens, inputs: k, outputs: n, output: y)
+            }
+        }
+    }
+
+    /// Fills `resolved[g]` for every group of the plan. Returns the number of rows of the
+    /// expanded product (0 when no group needs one: the plain product serves) and whether any
+    /// group applies LoRA.
+    private func resolveGroups(layer: Int, module: TargetModule) -> (expandedRows: Int, hasLoRA: Bool) {
+        let groups = plan.groupCount
+        let resolved = self.resolved.reserve(groups)
+        var extraRows = 0, needsExpansion = false, hasLoRA = false
+        for g in 0..<groups {
+            let members = plan.range(of: g).count
+            switch resident[Int(plan.groupSlot[g])]?.module(layer: layer, module) {
+            case .flora(let f):
+                resolved[g] = ResolvedModule(
+                    kind: .flora, rank: f.rank, a: UnsafePointer(f.a.pointer), bT: UnsafePointer(f.bTransposed.pointer),
+                    scale: 1 / Float(f.rank))
+                extraRows += members * (f.rank - 1)
+                needsExpansion = true
+            case .lora(let f):
+                resolved[g] = ResolvedModule(
+                    kind: .lora, rank: f.rank, a: UnsafePointer(f.a.pointer), bT: UnsafePointer(f.bTransposed.pointer), scale: f.scale)
+                hasLoRA = true
+            case .ia3(let v):
+                resolved[g] = ResolvedModule(
+                    kind: v.feedForward ? .ia3Input : .ia3Output, rank: 1, a: UnsafePointer(v.l.pointer), bT: nil, scale: 1)
+                needsExpansion = true
+            case nil:
+                resolved[g] = .none
+            }
+        }
+        return (needsExpansion ? plan.tokens + extraRows : 0, hasLoRA)
+    }
+
+    /// `y[t] = b` (IA3 output-scaled tokens: `l ∘ b`), or zeros without bias: the expanded
+    /// product adds into it.
+    private func fillBiases(_ bias: UnsafePointer<Float>?, outputs n: Int, tokens: Int, into y: UnsafeMutablePointer<Float>) {
+        guard let bias else {
+            y.update(repeating: 0, count: tokens * n)
+            return
+        }
+        for t in 0..<tokens {
+            let g = Int(plan.tokenGroup[t])
+            let m = g >= 0 ? resolved[g] : .none
+            if m.kind == .ia3Output, let l = m.a {
+                multiply(l, bias, into: y + t * n, count: n)
+            } else {
+                (y + t * n).update(from: bias, count: n)
+            }
+        }
+    }
+
+    /// The rows of the expanded product, in token order (rows of one token are contiguous).
+    private func buildExpansion(tokens: Int, expandedRows: Int, inputs k: Int, outputs n: Int) -> RowExpansion {
+        expansion.reserve(expandedRows)
+        let inputRow = expansion.inputRow.pointer, inputScale = expansion.inputScale.pointer
+        let outputRow = expansion.outputRow.pointer, outputScale = expansion.outputScale.pointer
+        let factor = expansion.factor.pointer
+        var e = 0
+        for t in 0..<tokens {
+            let g = Int(plan.tokenGroup[t])
+            let m = g >= 0 ? resolved[g] : .none
+            let row = Int32(t)
+            switch m.kind {
+            case .flora:
+                for j in 0..<m.rank {
+                    inputRow[e] = row
+                    inputScale[e] = m.a! + j * k
+                    outputRow[e] = row
+                    outputScale[e] = m.bT! + j * n
+                    factor[e] = m.scale
+                    e += 1
+                }
+            case .ia3Input, .ia3Output, .lora, .none:
+                inputRow[e] = row
+                inputScale[e] = m.kind == .ia3Input ? m.a : nil
+                outputRow[e] = row
+                outputScale[e] = m.kind == .ia3Output ? m.a : nil
+                factor[e] = 1
+                e += 1
+            }
+        }
+        assert(e == expandedRows)
+        return RowExpansion(
+            count: e, inputRow: inputRow, inputScale: inputScale, outputRow: outputRow, outputScale: outputScale, factor: factor)
+    }
+}

@@ -1,1 +1,0 @@
-// FloraAdapters: see DESIGN.md section 3.

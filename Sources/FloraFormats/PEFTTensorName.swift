@@ -1,0 +1,58 @@
+// Tensor names of PEFT adapter files for Llama-family models, e.g.
+// `base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight` (older PEFT versions keep the
+// adapter name: `...q_proj.lora_A.default.weight`), `...mlp.down_proj.ia3_l`, and Flora's
+// `...q_proj.flora_A.weight` / `flora_B.weight` (DESIGN.md section 2).
+
+/// A parsed adapter tensor name.
+public struct PEFTTensorName: Sendable, Equatable, Hashable {
+    /// What the tensor holds.
+    public enum Role: String, Sendable, CaseIterable {
+        case loraA = "lora_A"
+        case loraB = "lora_B"
+        case ia3 = "ia3_l"
+        case floraA = "flora_A"
+        case floraB = "flora_B"
+
+        /// The tensor name's ending after the module, as current PEFT writes it.
+        public var suffix: String { self == .ia3 ? rawValue : rawValue + ".weight" }
+    }
+
+    public static let prefix = "base_model.model."
+
+    /// Layer index (`Int.max` when the digits overflow, so that range checks refuse it).
+    public let layer: Int
+    /// `self_attn` or `mlp` (as found; the caller checks it against the module).
+    public let block: String
+    /// Module name, e.g. `q_proj` (as found; the caller checks it is known).
+    public let module: String
+    public let role: Role
+
+    public init(layer: Int, block: String, module: String, role: Role) {
+        self.layer = layer
+        self.block = block
+        self.module = module
+        self.role = role
+    }
+
+    /// The module's path in the Hugging Face model, as PEFT's selectors match it.
+    public var modulePath: String { "model.layers.\(layer).\(block).\(module)" }
+
+    /// The name as current PEFT writes it.
+    public var name: String { Self.prefix + modulePath + "." + role.suffix }
+
+    /// Parses `base_model.model.model.layers.<i>.<block>.<module>.<role>[.default][.weight]`;
+    /// nil for any other name.
+    public init?(parsing name: String) {
+        guard name.hasPrefix(Self.prefix + "model.layers.") else { return nil }
+        let parts = name.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        // model, layers, <i>, <block>, <module>, <role>, then: [] | [default] | [weight] | [default, weight]
+        guard parts.count >= 6, parts.count <= 8, let role = Role(rawValue: parts[5]) else { return nil }
+        let digits = parts[2]
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        var rest = Array(parts[6...])
+        if rest.first == "default" { rest.removeFirst() }
+        let expectsWeight = role != .ia3
+        guard rest == (expectsWeight ? ["weight"] : []) else { return nil }
+        self.init(layer: Int(digits) ?? Int.max, block: parts[3], module: parts[4], role: role)
+    }
+}
