@@ -2,6 +2,8 @@
 // and benchmarks. Seeded and deterministic: draws go layer by layer (ascending), modules in
 // TargetModule order, A before B.
 
+import FloraTensor
+
 extension AdapterWeights {
     /// A new adapter on `targets` of every layer.
     ///
@@ -26,7 +28,7 @@ extension AdapterWeights {
         }
         let targetSet = Set(targets)
         let feedForwardSet = Set(feedForward ?? targets.filter { $0.block == "mlp" })
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let loraAlpha = alpha ?? Float(rank)
         var modules: [AdapterModuleKey: AdapterModuleWeights] = [:]
         for layer in 0..<shapes.layers {
@@ -36,8 +38,8 @@ extension AdapterWeights {
                 switch kind {
                 case .flora:
                     let noise: Float = random ? 0.1 : (rank > 1 ? symmetryNoise : 0)
-                    let a = (0..<rank * d_in).map { _ in 1 + noise * generator.nextNormal() }
-                    let b = (0..<d_out * rank).map { _ in 1 + noise * generator.nextNormal() }
+                    let a = (0..<rank * d_in).map { _ in 1 + noise * generator.nextGaussian() }
+                    let b = (0..<d_out * rank).map { _ in 1 + noise * generator.nextGaussian() }
                     modules[key] = .flora(try FloraFactors(rank: rank, inputs: d_in, outputs: d_out, a: a, b: b))
                 case .lora:
                     let boundA = 1 / Float(d_in).squareRoot()
@@ -50,7 +52,7 @@ extension AdapterWeights {
                 case .ia3:
                     let ff = feedForwardSet.contains(module)
                     let count = ff ? d_in : d_out
-                    let l = (0..<count).map { _ in random ? 1 + 0.1 * generator.nextNormal() : 1 }
+                    let l = (0..<count).map { _ in random ? 1 + 0.1 * generator.nextGaussian() : 1 }
                     modules[key] = .ia3(try IA3Vector(inputs: d_in, outputs: d_out, feedForward: ff, l: l))
                 }
             }

@@ -2,6 +2,7 @@
 // grouped-query attention with rotary positions and a SwiGLU MLP, tied or separate LM head.
 // Weights are immutable and shared; the forward pass lives in LlamaForward.swift.
 
+import FloraAdapters
 import FloraTensor
 
 /// One transformer block's weights, Hugging Face layout, linear weights packed for the kernels.
@@ -27,6 +28,8 @@ public final class LlamaModel: Sendable {
     let finalNorm: Tensor            // [hidden]
     let lmHead: PackedMatrix         // [vocab, hidden]
     let rotary: RotaryTable
+    /// The shapes of the linear layers adapters may target.
+    public let adapterShapes: AdapterTargetShapes
 
     public init(config: LlamaConfig, weights: some WeightSource) throws {
         try config.validate(source: weights.sourceName)
@@ -70,6 +73,9 @@ public final class LlamaModel: Sendable {
         } else {
             lmHead = PackedMatrix(embedding)
         }
+        adapterShapes = try AdapterTargetShapes.llama(
+            layers: c.layerCount, hiddenSize: c.hiddenSize, attentionHeads: c.headCount, keyValueHeads: c.kvHeadCount,
+            headDimension: c.headDim, intermediateSize: c.intermediateSize)
         rotary = RotaryTable(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling, maxPositions: c.contextLength)
     }
 }

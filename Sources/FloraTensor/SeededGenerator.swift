@@ -19,6 +19,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         Float(next() >> 40) * (1.0 / 16_777_216.0)
     }
 
+    /// Uniform in [low, high).
+    public mutating func nextUniform(_ low: Float, _ high: Float) -> Float { low + (high - low) * nextUnitFloat() }
+
     /// Standard normal (Box–Muller).
     public mutating func nextGaussian() -> Float {
         let u1 = max(Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0), 1e-300)
@@ -28,6 +31,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 }
 
 #if canImport(Glibc)
+import FloraTensor
 import Glibc
 #elseif canImport(Darwin)
 import Darwin

@@ -7,7 +7,7 @@ import Testing
 private let ranks = [1, 2, 3, 4, 8, 16, 64]
 
 /// A random adapter: random kind, rank, targets (and IA3 feed-forward set), random weights.
-func randomAdapter(_ g: inout SplitMix64, shapes: AdapterTargetShapes, name: String) throws -> AdapterWeights {
+func randomAdapter(_ g: inout SeededGenerator, shapes: AdapterTargetShapes, name: String) throws -> AdapterWeights {
     let kind = AdapterKind.allCases[Int(g.next() % 3)]
     let rank = ranks[Int(g.next() % UInt64(ranks.count))]
     var targets = TargetModule.allCases.filter { _ in g.next() % 2 == 0 }
@@ -19,7 +19,7 @@ func randomAdapter(_ g: inout SplitMix64, shapes: AdapterTargetShapes, name: Str
 }
 
 /// Token slots: shuffled (decode-like) or in runs of one slot (prefill-like), a quarter without adapter.
-func randomSlots(_ g: inout SplitMix64, tokens: Int, installed: [AdapterSlot], runs: Bool) -> [AdapterSlot] {
+func randomSlots(_ g: inout SeededGenerator, tokens: Int, installed: [AdapterSlot], runs: Bool) -> [AdapterSlot] {
     var slots: [AdapterSlot] = []
     while slots.count < tokens {
         let slot = g.next() % 4 == 0 ? AdapterBank.noAdapter : installed[Int(g.next() % UInt64(installed.count))]
@@ -32,7 +32,7 @@ func randomSlots(_ g: inout SplitMix64, tokens: Int, installed: [AdapterSlot], r
 @Test("A random mix of adapter kinds and ranks through bank.linear matches the per-token reference",
       arguments: [1, 2, 3, 4, 5, 6] as [UInt64], LoRAKernel.allCases)
 func randomMixMatchesReference(seed: UInt64, kernel: LoRAKernel) throws {
-    var g = SplitMix64(seed: seed)
+    var g = SeededGenerator(seed: seed)
     let shapes = try tinyShapes()
     let bank = try AdapterBank(capacity: 8, shapes: shapes)
     bank.loraKernel = kernel
@@ -54,7 +54,7 @@ func randomMixMatchesReference(seed: UInt64, kernel: LoRAKernel) throws {
 
 @Test("Every adapter kind alone, at every rank, matches the reference", arguments: AdapterKind.allCases, ranks)
 func singleKindMatchesReference(kind: AdapterKind, rank: Int) throws {
-    var g = SplitMix64(seed: UInt64(rank) &* 31 &+ UInt64(kind.hashValue & 0xff))
+    var g = SeededGenerator(seed: UInt64(rank) &* 31 &+ UInt64(kind.hashValue & 0xff))
     let shapes = try tinyShapes(layers: 1)
     let bank = try AdapterBank(capacity: 2, shapes: shapes)
     let weights = try AdapterWeights.initialized(
@@ -76,7 +76,7 @@ func singleKindMatchesReference(kind: AdapterKind, rank: Int) throws {
 
 @Test("The gather-bmm and segmented LoRA kernels agree", arguments: [11, 12, 13] as [UInt64])
 func loraKernelsAgree(seed: UInt64) throws {
-    var g = SplitMix64(seed: seed)
+    var g = SeededGenerator(seed: seed)
     let shapes = try tinyShapes(layers: 1)
     let bank = try AdapterBank(capacity: 5, shapes: shapes)
     let installed = try ranks.prefix(5).map {
@@ -98,7 +98,7 @@ func loraKernelsAgree(seed: UInt64) throws {
 
 @Test("A batch in which no token adapts the module takes the plain product and matches the reference")
 func batchWithoutAdaptersMatchesReference() throws {
-    var g = SplitMix64(seed: 99)
+    var g = SeededGenerator(seed: 99)
     let shapes = try tinyShapes(layers: 1)
     let bank = try AdapterBank(capacity: 2, shapes: shapes)
     let qOnly = try bank.install(AdapterWeights.initialized(
@@ -115,7 +115,7 @@ func batchWithoutAdaptersMatchesReference() throws {
 
 @Test("Every LoRA rank from 1 to 64 matches the reference in one batch", arguments: LoRAKernel.allCases)
 func everyLoRARankInOneBatch(kernel: LoRAKernel) throws {
-    var g = SplitMix64(seed: 5)
+    var g = SeededGenerator(seed: 5)
     let shapes = try tinyShapes(layers: 1)
     let bank = try AdapterBank(capacity: 64, shapes: shapes)
     bank.loraKernel = kernel

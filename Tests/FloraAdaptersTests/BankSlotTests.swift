@@ -59,7 +59,7 @@ func prepareRefusesBadSlots() throws {
 
 @Test("Removing and installing adapters leaves other slots' outputs untouched", arguments: LoRAKernel.allCases)
 func otherSlotsUndisturbed(kernel: LoRAKernel) throws {
-    var g = SplitMix64(seed: 4)
+    var g = SeededGenerator(seed: 4)
     let shapes = try tinyShapes(layers: 1)
     let bank = try AdapterBank(capacity: 3, shapes: shapes)
     bank.loraKernel = kernel

@@ -45,7 +45,7 @@ func goldenAdapterEqualsDenseMerge(folder: String) throws {
         folder: URL(fileURLWithPath: goldenAdapters).appendingPathComponent(folder).path, name: folder, shapes: shapes)
     let bank = try AdapterBank(capacity: 1, shapes: shapes)
     let slot = try bank.install(weights)
-    var g = SplitMix64(seed: 77)
+    var g = SeededGenerator(seed: 77)
     let layerIndex = 29
     for module in weights.targets {
         let layer = TestLayer(inputs: shapes.inputs(module), outputs: shapes.outputs(module), withBias: true, &g)

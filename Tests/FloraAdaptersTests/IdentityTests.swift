@@ -8,7 +8,7 @@ import Testing
 private func adaptedAndBase(
     _ bank: AdapterBank, module: TargetModule, slots: [AdapterSlot], seed: UInt64
 ) -> (adapted: [Float], base: [Float]) {
-    var g = SplitMix64(seed: seed)
+    var g = SeededGenerator(seed: seed)
     let shapes = bank.shapes
     let layer = TestLayer(inputs: shapes.inputs(module), outputs: shapes.outputs(module), withBias: true, &g)
     let x = randomValues(slots.count * layer.inputs, &g)

@@ -91,7 +91,7 @@ func writeReadRoundTrip(kind: AdapterKind) throws {
 @Test("Per-module ranks and alphas, partial layers and irregular module sets survive a round trip")
 func irregularRoundTrip() throws {
     let shapes = try tinyShapes(layers: 3)
-    var g = SplitMix64(seed: 8)
+    var g = SeededGenerator(seed: 8)
     func lora(_ module: TargetModule, rank: Int, alpha: Float) throws -> AdapterModuleWeights {
         let (i, o) = (shapes.inputs(module), shapes.outputs(module))
         return .lora(try LoRAFactors(
@@ -181,7 +181,7 @@ func peftSelectorsApply() throws {
         name: "excluded", shapes: shapes)
     #expect(withExclusion.moduleKeys.count == 3)
     // v_proj at rank 3 with alpha 12 through the patterns; q_proj keeps r = 2, alpha 4.
-    var g = SplitMix64(seed: 4)
+    var g = SeededGenerator(seed: 4)
     let mixed = full.filter { $0.name.contains("q_proj") } + (0..<2).flatMap { layer -> [RawTensor] in
         let prefix = "base_model.model.model.layers.\(layer).self_attn.v_proj."
         return [RawTensor(prefix + "lora_A.weight", shape: [3, 40], values: randomValues(120, &g)),

@@ -13,8 +13,8 @@ func smolLM2Shapes() throws -> AdapterTargetShapes {
     try .llama(layers: 30, hiddenSize: 576, attentionHeads: 9, keyValueHeads: 3, headDimension: 64, intermediateSize: 1536)
 }
 
-func randomValues(_ count: Int, _ generator: inout SplitMix64, scale: Float = 1) -> [Float] {
-    (0..<count).map { _ in scale * generator.nextNormal() }
+func randomValues(_ count: Int, _ generator: inout SeededGenerator, scale: Float = 1) -> [Float] {
+    (0..<count).map { _ in scale * generator.nextGaussian() }
 }
 
 /// Per token row: `max |y − reference| / max |reference|` (the row's scale, so that values near
@@ -41,7 +41,7 @@ struct TestLayer {
     let inputs: Int
     let outputs: Int
 
-    init(inputs: Int, outputs: Int, withBias: Bool, _ generator: inout SplitMix64) {
+    init(inputs: Int, outputs: Int, withBias: Bool, _ generator: inout SeededGenerator) {
         self.inputs = inputs
         self.outputs = outputs
         weight = randomValues(outputs * inputs, &generator, scale: 1 / Float(inputs).squareRoot())
