@@ -1,1 +1,0 @@
-// FloraTokenizer: see DESIGN.md section 3.

@@ -1,0 +1,91 @@
+// Where the tests find the golden reference values and the real model, and the SmolLM2
+// tokenizer read from that model's GGUF metadata through FloraFormats' reader.
+
+import Foundation
+import FloraFormats
+import FloraTokenizer
+
+enum TestResources {
+    /// `FLORA_GOLDEN`, or `<repo root>/../shared/golden`.
+    static var goldenDirectory: URL {
+        if let path = ProcessInfo.processInfo.environment["FLORA_GOLDEN"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/golden")
+    }
+
+    /// `$FLORA_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf`, FLORA_HOME defaulting to ~/.cache/flora.
+    static var modelPath: String {
+        let environment = ProcessInfo.processInfo.environment
+        let home = environment["FLORA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/flora").path
+        return home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+    }
+
+    /// The GGUF's tokenizer metadata, as the model layer will read it.
+    struct GGUFTokenizerMetadata: Sendable {
+        var model: String
+        var pre: String?
+        var tokens: [String]
+        var merges: [String]?
+        var tokenTypes: [Int]?
+        var bos, eos, pad, unk: Int?
+        var addBOS: Bool?
+        var chatTemplate: String?
+
+        func tokenizer(pre overridePre: String? = nil) throws -> Tokenizer {
+            try Tokenizer.fromGGUFMetadata(
+                model: model, pre: overridePre ?? pre, tokens: tokens, merges: merges, tokenTypes: tokenTypes,
+                bosTokenId: bos, eosTokenId: eos, paddingTokenId: pad, unknownTokenId: unk,
+                addBOSToken: addBOS, chatTemplate: chatTemplate)
+        }
+    }
+
+    static let smolLMMetadata: Result<GGUFTokenizerMetadata, any Error> = Result {
+        let file = try GGUFFile(path: modelPath)
+        return GGUFTokenizerMetadata(
+            model: try file.string("tokenizer.ggml.model"),
+            pre: try file.optionalString("tokenizer.ggml.pre"),
+            tokens: try file.stringArray("tokenizer.ggml.tokens"),
+            merges: try file.optionalStringArray("tokenizer.ggml.merges"),
+            tokenTypes: try file.optionalIntArray("tokenizer.ggml.token_type"),
+            bos: try file.optionalInt("tokenizer.ggml.bos_token_id"),
+            eos: try file.optionalInt("tokenizer.ggml.eos_token_id"),
+            pad: try file.optionalInt("tokenizer.ggml.padding_token_id"),
+            unk: try file.optionalInt("tokenizer.ggml.unknown_token_id"),
+            addBOS: try file.optionalBool("tokenizer.ggml.add_bos_token"),
+            chatTemplate: try file.optionalString("tokenizer.chat_template"))
+    }
+
+    static let smolLM: Result<Tokenizer, any Error> = Result { try smolLMMetadata.get().tokenizer() }
+
+    struct GoldenCase: Decodable, Sendable, CustomTestStringConvertible {
+        var text: String
+        var ids: [Int]
+        var tokens: [String]
+        var decoded: String
+        var testDescription: String { text.debugDescription }
+    }
+
+    struct GoldenFile: Decodable {
+        struct Special: Decodable { var bos: String; var eos: String; var bos_id: Int; var eos_id: Int }
+        var vocab_size: Int
+        var special_tokens: Special
+        var cases: [GoldenCase]
+    }
+
+    static let golden: Result<GoldenFile, any Error> = Result {
+        let data = try Data(contentsOf: goldenDirectory.appendingPathComponent("tokenizer.json"))
+        return try JSONDecoder().decode(GoldenFile.self, from: data)
+    }
+
+    /// The golden cases, or one impossible case when the file cannot be read (so the test fails
+    /// with the read error rather than running zero cases).
+    static var goldenCases: [GoldenCase] {
+        (try? golden.get().cases) ?? [GoldenCase(text: "<golden file missing>", ids: [-1], tokens: [], decoded: "")]
+    }
+}
+
+import Testing
