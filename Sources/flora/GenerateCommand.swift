@@ -69,7 +69,7 @@ struct Generate: ParsableCommand {
         let results = try generator.generate(requests) { _, sampled in
             guard streaming, !tokenizer.stopTokenIds.contains(Int(sampled.token)) else { return }
             let piece = detokenizer.append(Int(sampled.token))
-            if !piece.isEmpty { print(piece, terminator: ""); fflush(stdout) }
+            if !piece.isEmpty { FileHandle.standardOutput.write(Data(piece.utf8)) }
         }
         if streaming {
             print(detokenizer.finish())
