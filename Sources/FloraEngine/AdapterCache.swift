@@ -40,6 +40,8 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
         var phase: Phase = .registered
         var pins = 0
         var lastUse: UInt64 = 0
+        /// The round in which it became resident: not evictable during that round.
+        var residentRound: UInt64 = 0
         /// Changes when the name is registered again, so that a load of the old folder is dropped.
         var generation: UInt64
     }
@@ -51,6 +53,11 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
     private var parked: [String] = []    // loaded, waiting for bytes
     private var freeSlots: [Int]
     private var clock: UInt64 = 0
+    /// Counts the engine's `startQueuedLoads` calls (one per step). An adapter that becomes
+    /// resident is not evicted before the next round, so the scheduler gets one `schedule()` to
+    /// admit (and pin) the requests that waited for it; otherwise, with few slots, the next
+    /// queued load could evict it as soon as it arrived, again and again.
+    private var round: UInt64 = 0
     private var nextGeneration: UInt64 = 0
     private var events: [AdapterCacheEvent<Handle>] = []
     private var inFlight: [UInt64: Task<Void, Never>] = [:]
@@ -168,10 +175,17 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
 
     // MARK: Loading
 
-    /// Starts the queued loads that a slot can be found for (evicting least recently used
-    /// unpinned adapters); the rest stay queued until a later call. Call it on the engine's
-    /// actor after each `schedule()`, and after `acquire` to load ahead of admission.
+    /// Starts a new round: makes parked adapters resident if bytes allow, then starts the
+    /// queued loads that a slot can be found for (evicting least recently used unpinned
+    /// adapters that became resident before this round); the rest stay queued. Call it on the
+    /// engine's actor once per step, after `schedule()`. Loads that end start queued ones too.
     public func startQueuedLoads(isolation: isolated any Actor = #isolation) {
+        round += 1
+        settleParked()
+        startLoads(isolation: isolation)
+    }
+
+    private func startLoads(isolation: isolated any Actor) {
         while let name = queue.first {
             guard let slot = takeSlot() else { return }
             queue.removeFirst()
@@ -202,7 +216,7 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
             do { result = .success(try await loader(request)) } catch { result = .failure(error) }
             self.inFlight[ticket] = nil
             self.finishLoad(request, generation: generation, result: result)
-            self.startQueuedLoads(isolation: isolation)
+            self.startLoads(isolation: isolation)
             self.onLoadFinished?(request.name)
         }
     }
@@ -244,13 +258,15 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
                 continue
             }
             let evictableBytes = residents.reduce(0) { sum, resident in
-                guard let other = entries[resident], other.pins == 0, case .resident(_, let held) = other.phase else { return sum }
+                guard let other = entries[resident], other.pins == 0, other.residentRound != round,
+                      case .resident(_, let held) = other.phase else { return sum }
                 return sum + held.byteCount
             }
             guard residentBytes - evictableBytes + loaded.byteCount <= maxResidentBytes else { return }
             while residentBytes + loaded.byteCount > maxResidentBytes, let victim = leastRecentlyUsedUnpinned() { evict(victim) }
             parked.removeFirst()
             entry.phase = .resident(slot: slot, loaded)
+            entry.residentRound = round
             touch(&entry)
             entries[name] = entry
             residents.insert(name)
@@ -266,12 +282,14 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
         return freeSlots.popLast()
     }
 
+    /// Among adapters that no running sequence pins and that did not arrive this round.
     /// O(resident adapters): the resident set is small (the bank's slots).
     private func leastRecentlyUsedUnpinned() -> String? {
         var best: (name: String, lastUse: UInt64)?
         for name in residents {
-            guard let entry = entries[name], entry.pins == 0 else { continue }
-            if best == nil || entry.lastUse < best!.lastUse { best = (name, entry.lastUse) }
+            guard let entry = entries[name], entry.pins == 0, entry.residentRound != round else { continue }
+            if let current = best, current.lastUse <= entry.lastUse { continue }
+            best = (name, entry.lastUse)
         }
         return best?.name
     }

@@ -135,6 +135,28 @@ extension AdapterAcquisition {
         #expect(cache.residentBytes == 800)
     }
 
+    @Test func aJustLoadedAdapterWaitsOneRoundBeforeItCanBeEvicted() async throws {
+        let cache = try StringCache(maxResidentCount: 1, loader: fakeLoader())
+        try cache.register(name: "x", path: "/x")
+        try cache.register(name: "y", path: "/y")
+        #expect(cache.acquire("x").isPending)
+        #expect(cache.acquire("y").isPending)
+        cache.startQueuedLoads()
+        await cache.waitForLoads()
+        // x's load ended and y's could start at once, but not by evicting x unseen.
+        #expect(cache.state(of: "y") == .loading)
+        #expect(cache.acquire("x").isReady)
+        cache.pin("x")                                       // its request is admitted
+        cache.startQueuedLoads()
+        await cache.waitForLoads()
+        #expect(cache.state(of: "x") == .resident(slot: 0))
+        cache.unpin("x")
+        cache.startQueuedLoads()                             // the next round may evict it
+        await cache.waitForLoads()
+        #expect(cache.state(of: "y") == .resident(slot: 0))
+        #expect(cache.state(of: "x") == .registered)
+    }
+
     @Test func aLoadOfAReplacedFolderIsDropped() async throws {
         let cache = try StringCache(maxResidentCount: 1, loader: fakeLoader())
         try cache.register(name: "x", path: "/old")
