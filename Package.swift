@@ -23,13 +23,14 @@ let package = Package(
         .target(name: "FloraModel", dependencies: ["FloraTensor", "FloraFormats", "FloraTokenizer", "FloraAdapters"]),
         // Layer 4: requests, scheduling, sampling.
         .target(name: "FloraEngine", dependencies: ["FloraTensor", "FloraModel", "FloraTokenizer", "FloraAdapters"]),
+        .target(name: "FloraTraining", dependencies: ["FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters"]),
         // Layer 5: measurement.
         .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraModel", "FloraEngine"]),
         // Layer 6: the command line.
         .executableTarget(
             name: "flora",
             dependencies: [
-                "FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters", "FloraEngine", "FloraBench",
+                "FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters", "FloraEngine", "FloraTraining", "FloraBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,6 +41,7 @@ let package = Package(
         .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats"]),
         .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraTensor"]),
+        .testTarget(name: "FloraTrainingTests", dependencies: ["FloraTestSupport", "FloraTraining", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]
 )

@@ -72,7 +72,7 @@ struct Generate: ParsableCommand {
             if !piece.isEmpty { FileHandle.standardOutput.write(Data(piece.utf8)) }
         }
         if streaming {
-            print(detokenizer.finish())
+            FileHandle.standardOutput.write(Data((detokenizer.finish() + "\n").utf8))
         } else {
             for result in results { try printResult(result, tokenizer: tokenizer) }
         }

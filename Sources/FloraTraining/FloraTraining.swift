@@ -1,0 +1,1 @@
+// FloraTraining: adapter training on a frozen base model (DESIGN.md section 6).
