@@ -3,6 +3,7 @@
 // samples each sequence's next token. The continuous-batching engine replaces this loop
 // for serving; the command line uses it for a known list of prompts.
 
+import FloraAdapters
 import FloraModel
 import FloraTensor
 
@@ -60,11 +61,14 @@ public final class BatchGenerator {
     public let model: LlamaModel
     public let stopTokenIds: Set<Int32>
     public let maxBatchTokens: Int
+    /// The adapters that requests name by slot.
+    public let adapters: AdapterBank?
     /// Timing of the last `generate` call.
     public private(set) var statistics = GenerationStatistics()
 
-    public init(model: LlamaModel, stopTokenIds: Set<Int32>, maxBatchTokens: Int = 512) {
+    public init(model: LlamaModel, stopTokenIds: Set<Int32>, maxBatchTokens: Int = 512, adapters: AdapterBank? = nil) {
         self.model = model
+        self.adapters = adapters
         self.stopTokenIds = stopTokenIds
         self.maxBatchTokens = max(1, maxBatchTokens)
     }
@@ -113,7 +117,7 @@ public final class BatchGenerator {
                 states[i].computed += n
                 budget -= n
             }
-            let logits = try model.forward(batch, cache: cache, scratch: scratch)
+            let logits = try model.forward(batch, cache: cache, scratch: scratch, adapters: adapters)
             let decodeOnly = batch.tokenCount == owners.count && owners.allSatisfy { states[$0].generated.count > 0 }
             for (row, i) in owners.enumerated() {
                 let rowLogits = UnsafeBufferPointer(rebasing: logits[(row * c.vocabularySize)..<((row + 1) * c.vocabularySize)])

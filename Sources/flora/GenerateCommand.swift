@@ -1,4 +1,5 @@
 import ArgumentParser
+import FloraAdapters
 import FloraEngine
 import FloraModel
 import FloraTokenizer
@@ -12,6 +13,15 @@ struct Generate: ParsableCommand {
 
     @Option(name: .long, help: "A prompt (repeat for several; they run together in one batch).")
     var prompt: [String] = []
+
+    @Option(name: .long, help: "Register an adapter folder under a name: NAME=PATH (repeatable).")
+    var adapter: [String] = []
+
+    @Option(name: .long, help: "The adapter of each --prompt, by position (one --use applies to all; 'base' is none).")
+    var use: [String] = []
+
+    @Option(name: .long, help: "LoRA kernel: segmented (grouped by adapter) or bmm (gathered per token).")
+    var loraKernel: LoRAKernel = .segmented
 
     @Option(name: .long, help: "A file with one prompt per line: a JSON string, or {\"prompt\": \"...\", \"adapter\": \"NAME\"}.")
     var promptsFile: String?
@@ -48,6 +58,9 @@ struct Generate: ParsableCommand {
     func validate() throws {
         if prompt.isEmpty && promptsFile == nil { throw ValidationError("give at least one --prompt or a --prompts-file") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
+        if !use.isEmpty && use.count != 1 && use.count != prompt.count {
+            throw ValidationError("give one --use for all prompts or one per --prompt (\(prompt.count)), got \(use.count)")
+        }
         if maxBatchTokens < 1 { throw ValidationError("--max-batch-tokens must be at least 1, got \(maxBatchTokens)") }
     }
 
@@ -55,15 +68,27 @@ struct Generate: ParsableCommand {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
         guard let model = loaded.model else { throw ValidationError("the model has no weights") }
         let tokenizer = loaded.tokenizer
-        let texts = try prompt + promptsFileEntries().map(\.prompt)
+        let entries = prompt.enumerated().map { i, text in
+            PromptEntry(prompt: text, adapter: use.isEmpty ? nil : use[use.count == 1 ? 0 : i])
+        } + (try promptsFileEntries())
+        let (bank, slots) = try registerAdapters(model: model)
         let parameters = SamplingParameters(
             temperature: temperature, topK: topK, topP: topP, seed: seed, maxTokens: maxTokens, logprobs: logprobs)
         try parameters.validate()
-        let requests = try texts.map { text in
+        let requests = try entries.map { entry in
+            let text = entry.prompt
             let rendered = chat ? try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: text)], addGenerationPrompt: true) : text
-            return GenerationRequest(promptTokens: tokenizer.encode(rendered).map(Int32.init), parameters: parameters)
+            var slot = AdapterBank.noAdapter
+            if let name = entry.adapter, name != "base" {
+                guard let found = slots[name] else {
+                    throw ValidationError("adapter '\(name)' is not registered; known: \(slots.keys.sorted().joined(separator: ", ")) (register with --adapter NAME=PATH)")
+                }
+                slot = found
+            }
+            return GenerationRequest(promptTokens: tokenizer.encode(rendered).map(Int32.init), parameters: parameters, adapterSlot: slot)
         }
-        let generator = BatchGenerator(model: model, stopTokenIds: Set(tokenizer.stopTokenIds.map(Int32.init)), maxBatchTokens: maxBatchTokens)
+        let generator = BatchGenerator(
+            model: model, stopTokenIds: Set(tokenizer.stopTokenIds.map(Int32.init)), maxBatchTokens: maxBatchTokens, adapters: bank)
         let streaming = format == .text && requests.count == 1
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         let results = try generator.generate(requests) { _, sampled in
@@ -102,6 +127,23 @@ struct Generate: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         }
+    }
+
+    /// Loads every `--adapter NAME=PATH` into one bank; returns the slot of each name.
+    private func registerAdapters(model: LlamaModel) throws -> (AdapterBank?, [String: AdapterSlot]) {
+        guard !adapter.isEmpty else { return (nil, [:]) }
+        let bank = try AdapterBank(capacity: adapter.count, shapes: model.adapterShapes)
+        bank.loraKernel = loraKernel
+        var slots: [String: AdapterSlot] = [:]
+        for spec in adapter {
+            guard let equals = spec.firstIndex(of: "="), equals != spec.startIndex, spec.index(after: equals) != spec.endIndex else {
+                throw ValidationError("--adapter expects NAME=PATH, got '\(spec)'")
+            }
+            let name = String(spec[..<equals]), path = String(spec[spec.index(after: equals)...])
+            guard slots[name] == nil else { throw ValidationError("--adapter: the name '\(name)' is given twice") }
+            slots[name] = try bank.install(AdapterLoader.load(folder: path, name: name, shapes: model.adapterShapes))
+        }
+        return (bank, slots)
     }
 
     struct PromptEntry { var prompt: String; var adapter: String? }
