@@ -50,11 +50,14 @@ struct ByteReader {
 
     /// A count stored as u64, checked to be at most `limit` (which callers derive from the bytes
     /// left, so that an absurd count fails here instead of in a giant allocation).
-    mutating func readCount(limit: Int, for what: String) throws -> Int {
+    /// `bytesPerItem`, when given, says that the limit is what the bytes left can hold, and the
+    /// error says so (a truncated file and a corrupt count look the same from here).
+    mutating func readCount(limit: Int, bytesPerItem: Int? = nil, for what: String) throws -> Int {
         let raw = try read(UInt64.self, for: what)
         if raw > UInt64(max(limit, 0)) {
+            let bound = bytesPerItem.map { " (\(remaining) bytes left hold at most that many items of at least \($0) bytes)" } ?? ""
             throw FormatError(.limitExceeded, file: file, item: item,
-                              expected: "\(what) of at most \(limit)", found: "\(raw)")
+                              expected: "\(what) of at most \(limit)\(bound)", found: "\(raw)")
         }
         return Int(raw)
     }

@@ -55,8 +55,8 @@ public final class GGUFFile: Sendable {
         }
         // Smallest encodings bound the counts: a tensor info takes at least 32 bytes, a metadata
         // pair at least 13, so larger counts cannot fit in what is left of the file.
-        let tensorCount = try reader.readCount(limit: reader.remaining / 32, for: "tensor count")
-        let metadataCount = try reader.readCount(limit: reader.remaining / 13, for: "metadata count")
+        let tensorCount = try reader.readCount(limit: reader.remaining / 32, bytesPerItem: 32, for: "tensor count")
+        let metadataCount = try reader.readCount(limit: reader.remaining / 13, bytesPerItem: 13, for: "metadata count")
 
         var metadata: [String: GGUFValue] = [:]
         var metadataKeys: [String] = []

@@ -38,7 +38,8 @@ extension GGUFFile {
                 throw FormatError(.invalidValue, file: reader.file, item: reader.item,
                                   expected: "an array element type 0...12", found: "type id \(elementID)")
             }
-            let count = try reader.readCount(limit: reader.remaining / elementType.minimumEncodedSize, for: "array length")
+            let count = try reader.readCount(limit: reader.remaining / elementType.minimumEncodedSize,
+                                              bytesPerItem: elementType.minimumEncodedSize, for: "array length")
             var items: [GGUFValue] = []
             items.reserveCapacity(count)
             for _ in 0 ..< count {

@@ -1,0 +1,150 @@
+// config.json of a Hugging Face transformers model, Llama family (Llama 2/3, SmolLM, Mistral,
+// Qwen2): the fields Flora's model needs, with transformers' defaults, validated in one place.
+import Foundation
+
+/// The Llama-family fields of `config.json`. Decoding applies transformers' defaults;
+/// `HFConfig.load(path:)` also validates and names the file and the field in its errors.
+public struct HFConfig: Decodable, Sendable, Equatable {
+    public var modelType: String
+    public var architectures: [String]
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    /// Defaults to `numAttentionHeads` (no grouped-query attention).
+    public var numKeyValueHeads: Int
+    /// Nil when absent: then `hiddenSize / numAttentionHeads` (see `headDimension`).
+    public var headDim: Int?
+    public var rmsNormEps: Float
+    public var ropeTheta: Float
+    public var ropeScaling: RopeScaling?
+    public var vocabSize: Int
+    public var maxPositionEmbeddings: Int
+    public var tieWordEmbeddings: Bool
+    public var bosTokenId: Int?
+    /// `eos_token_id` as a list (the file may hold one integer, a list, or null).
+    public var eosTokenIds: [Int]
+    /// Nil when absent (Qwen2 has q/k/v biases without saying so: the model decides by type).
+    public var attentionBias: Bool?
+    public var mlpBias: Bool?
+    public var hiddenAct: String
+    /// `torch_dtype` (or `dtype`, as transformers 5 writes it), e.g. "bfloat16".
+    public var torchDtype: String?
+
+    /// `rope_scaling` (Llama 3's "llama3" type, "linear", "dynamic", "yarn" ...), kept as given.
+    public struct RopeScaling: Decodable, Sendable, Equatable {
+        public var ropeType: String?
+        public var factor: Float?
+        public var lowFreqFactor: Float?
+        public var highFreqFactor: Float?
+        public var originalMaxPositionEmbeddings: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case ropeType = "rope_type", type, factor
+            case lowFreqFactor = "low_freq_factor", highFreqFactor = "high_freq_factor"
+            case originalMaxPositionEmbeddings = "original_max_position_embeddings"
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            ropeType = try c.decodeIfPresent(String.self, forKey: .ropeType) ?? c.decodeIfPresent(String.self, forKey: .type)
+            factor = try c.decodeIfPresent(Float.self, forKey: .factor)
+            lowFreqFactor = try c.decodeIfPresent(Float.self, forKey: .lowFreqFactor)
+            highFreqFactor = try c.decodeIfPresent(Float.self, forKey: .highFreqFactor)
+            originalMaxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .originalMaxPositionEmbeddings)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", architectures
+        case hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads", headDim = "head_dim"
+        case rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta", ropeScaling = "rope_scaling"
+        case vocabSize = "vocab_size", maxPositionEmbeddings = "max_position_embeddings"
+        case tieWordEmbeddings = "tie_word_embeddings", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
+        case attentionBias = "attention_bias", mlpBias = "mlp_bias", hiddenAct = "hidden_act"
+        case torchDtype = "torch_dtype", dtype
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        modelType = try c.decode(String.self, forKey: .modelType)
+        architectures = try c.decodeIfPresent([String].self, forKey: .architectures) ?? []
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
+        numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
+        numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
+        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
+        rmsNormEps = try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
+        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10000
+        ropeScaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
+        bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
+        if let one = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
+            eosTokenIds = [one]
+        } else {
+            eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
+        }
+        attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias)
+        mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias)
+        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
+        torchDtype = try c.decodeIfPresent(String.self, forKey: .torchDtype) ?? c.decodeIfPresent(String.self, forKey: .dtype)
+    }
+
+    /// The width of one attention head: `head_dim`, or `hidden_size / num_attention_heads`.
+    public var headDimension: Int { headDim ?? hiddenSize / max(numAttentionHeads, 1) }
+
+    /// Reads, decodes and validates the `config.json` at `path`.
+    public static func load(path: String) throws -> HFConfig {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw FormatError(.io, file: path, expected: "a readable config.json", found: "\(error.localizedDescription)")
+        }
+        return try decode(data, file: path)
+    }
+
+    /// Decodes and validates `config.json` text; `file` names it in errors.
+    public static func decode(_ data: Data, file: String) throws -> HFConfig {
+        let config: HFConfig
+        do {
+            config = try JSONDecoder().decode(HFConfig.self, from: data)
+        } catch let error as DecodingError {
+            let (item, found) = JSONKey.describe(error)
+            throw FormatError(.invalidValue, file: file, item: item, expected: "a transformers config.json of the Llama family", found: found)
+        }
+        try config.validate(file: file)
+        return config
+    }
+
+    /// Checks what the model code relies on: positive sizes and heads that divide evenly.
+    public func validate(file: String) throws {
+        func require(_ ok: Bool, _ key: String, _ expected: String, _ found: Any) throws {
+            if !ok { throw FormatError(.invalidValue, file: file, item: key, expected: expected, found: "\(found)") }
+        }
+        for (key, value) in [("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                             ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
+                             ("num_key_value_heads", numKeyValueHeads), ("vocab_size", vocabSize),
+                             ("max_position_embeddings", maxPositionEmbeddings)] {
+            try require(value > 0, key, "a positive integer", value)
+        }
+        try require(numAttentionHeads % numKeyValueHeads == 0, "num_key_value_heads",
+                    "a divisor of num_attention_heads (\(numAttentionHeads))", numKeyValueHeads)
+        if let headDim {
+            try require(headDim > 0, "head_dim", "a positive integer", headDim)
+        } else {
+            try require(hiddenSize % numAttentionHeads == 0, "hidden_size",
+                        "a multiple of num_attention_heads (\(numAttentionHeads)) when head_dim is absent", hiddenSize)
+        }
+        try require(rmsNormEps > 0 && rmsNormEps.isFinite, "rms_norm_eps", "a small positive number", rmsNormEps)
+        try require(ropeTheta > 0 && ropeTheta.isFinite, "rope_theta", "a positive number", ropeTheta)
+        for id in eosTokenIds + (bosTokenId.map { [$0] } ?? []) {
+            try require(id >= 0 && id < vocabSize, "eos_token_id/bos_token_id", "ids below vocab_size (\(vocabSize))", id)
+        }
+    }
+}

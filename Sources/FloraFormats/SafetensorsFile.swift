@@ -1,0 +1,137 @@
+// A safetensors file (Hugging Face's safetensors format): an unsigned 64-bit little-endian header
+// length N, N bytes of JSON (an object of tensor entries {dtype, shape, data_offsets} and an
+// optional "__metadata__" object of strings, possibly padded with spaces), then the data.
+import FloraTensor
+import Foundation
+
+/// A parsed, memory-mapped safetensors file. Parsing validates every entry: known dtype,
+/// non-negative shape, `data_offsets` inside the data section, `end − begin` equal to the
+/// element count times the dtype size, and no two tensors sharing bytes.
+public final class SafetensorsFile: Sendable {
+    public let path: String
+    /// The `__metadata__` object (empty when absent).
+    public let metadata: [String: String]
+    public let tensorInfos: [String: SafetensorsTensorInfo]
+    /// Tensor names in the order of their data in the file.
+    public let tensorNames: [String]
+    /// Offset of the data section from the start of the file (8 + header length).
+    public let dataOffset: Int
+    private let bytes: MappedFile
+
+    /// The reference implementation refuses headers above 100 MB; so does Flora.
+    static let maximumHeaderLength = 100_000_000
+
+    public convenience init(path: String) throws {
+        try self.init(bytes: MappedFile(path: path))
+    }
+
+    /// Parses a safetensors file held in memory; `name` stands for the path in error messages.
+    public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
+        try self.init(bytes: MappedFile(copying: bytes, name: name))
+    }
+
+    private init(bytes: MappedFile) throws {
+        self.bytes = bytes
+        path = bytes.path
+        var reader = ByteReader(bytes: bytes.bytes, file: path)
+        reader.item = "header"
+        let headerLength = try reader.readCount(limit: Self.maximumHeaderLength, for: "header length")
+        try reader.require(headerLength, for: "the JSON header")
+        dataOffset = 8 + headerLength
+        let json = UnsafeRawBufferPointer(rebasing: bytes.bytes[8 ..< dataOffset])
+        let header = try SafetensorsHeader.decode(json, file: path)
+        metadata = header.metadata
+
+        let dataSize = bytes.count - dataOffset
+        var infos: [String: SafetensorsTensorInfo] = [:]
+        for (name, entry) in header.entries {
+            infos[name] = try Self.validate(name: name, entry: entry, dataOffset: dataOffset, dataSize: dataSize, file: path)
+        }
+        let ordered = infos.values.sorted { ($0.dataOffsets.lowerBound, $0.name) < ($1.dataOffsets.lowerBound, $1.name) }
+        for (previous, next) in zip(ordered, ordered.dropFirst())
+        where !next.dataOffsets.isEmpty && next.dataOffsets.lowerBound < previous.dataOffsets.upperBound {
+            throw FormatError(.outOfBounds, file: path, item: next.name,
+                              expected: "data that starts after tensor \(previous.name) ends (offset \(previous.dataOffsets.upperBound))",
+                              found: "data_offsets [\(next.dataOffsets.lowerBound), \(next.dataOffsets.upperBound)]")
+        }
+        tensorInfos = infos
+        tensorNames = ordered.map(\.name)
+    }
+
+    private static func validate(name: String, entry: SafetensorsHeader.Entry, dataOffset: Int, dataSize: Int,
+                                 file: String) throws -> SafetensorsTensorInfo {
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            throw FormatError(.invalidValue, file: file, item: name,
+                              expected: "a safetensors dtype (\(SafetensorsDType.allCases.map(\.rawValue).joined(separator: ", ")))",
+                              found: "\"\(entry.dtype)\"")
+        }
+        var elements = 1
+        for dimension in entry.shape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: max(dimension, 0))
+            if dimension < 0 || overflow || product > Int(Int32.max) * 64 {
+                throw FormatError(.invalidValue, file: file, item: name, expected: "a shape of non-negative dimensions of sane size",
+                                  found: "shape \(entry.shape)")
+            }
+            elements = product
+        }
+        guard entry.dataOffsets.count == 2 else {
+            throw FormatError(.invalidValue, file: file, item: name, expected: "data_offsets [begin, end]",
+                              found: "\(entry.dataOffsets.count) numbers")
+        }
+        let begin = entry.dataOffsets[0], end = entry.dataOffsets[1]
+        if begin < 0 || end < begin || end > dataSize {
+            throw FormatError(.outOfBounds, file: file, item: name,
+                              expected: "0 ≤ begin ≤ end ≤ \(dataSize) (the data section's size)",
+                              found: "data_offsets [\(begin), \(end)]")
+        }
+        if end - begin != elements * dtype.byteSize {
+            throw FormatError(.invalidValue, file: file, item: name,
+                              expected: "\(elements * dtype.byteSize) bytes (shape \(entry.shape) of \(dtype))",
+                              found: "data_offsets [\(begin), \(end)] (\(end - begin) bytes)")
+        }
+        return SafetensorsTensorInfo(name: name, dtype: dtype, shape: entry.shape, dataOffsets: begin ..< end,
+                                     fileOffset: dataOffset + begin)
+    }
+
+    public func info(_ name: String) throws -> SafetensorsTensorInfo {
+        guard let info = tensorInfos[name] else {
+            throw FormatError(.missing, file: path, item: name, expected: "a tensor with this name",
+                              found: "none among the file's \(tensorNames.count) tensors")
+        }
+        return info
+    }
+
+    /// The tensor `name` converted to fp32 with its row-major shape. Throws for a missing
+    /// tensor, a dtype that is not a float, or values that are not finite.
+    public func tensor(_ name: String) throws -> Tensor {
+        let info = try info(name)
+        let count = info.elementCount
+        let storage = FloatBuffer(count: count)
+        let source = bytes.bytes.baseAddress.map { $0 + info.fileOffset }
+        if let source, count > 0 {
+            switch info.dtype {
+            case .f32: BlockFormat.f32.dequantize(source, blocks: count, into: storage.pointer)
+            case .f16: BlockFormat.f16.dequantize(source, blocks: count, into: storage.pointer)
+            case .bf16: BlockFormat.bf16.dequantize(source, blocks: count, into: storage.pointer)
+            case .f64:
+                for i in 0 ..< count {
+                    storage.pointer[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                }
+            default:
+                throw FormatError(.unsupportedType, file: path, item: name,
+                                  expected: "a float tensor (F32, F16, BF16 or F64)", found: "dtype \(info.dtype)")
+            }
+        }
+        if let bad = FiniteCheck.firstNonFinite(storage.pointer, count: count) {
+            throw FormatError(.invalidValue, file: path, item: name, expected: "finite values",
+                              found: "\(storage.pointer[bad]) at element \(bad) of \(count)")
+        }
+        return Tensor(shape: info.shape, storage: storage)
+    }
+
+    /// Calls `body` with the stored bytes of tensor `name`, valid only inside `body`.
+    public func withRawBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let info = try info(name)
+        return try body(UnsafeRawBufferPointer(rebasing: bytes.bytes[info.fileOffset ..< info.fileOffset + info.dataOffsets.count]))
+    }
+}

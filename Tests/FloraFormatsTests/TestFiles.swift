@@ -1,0 +1,40 @@
+// Where the tests find the real model, the golden reference files and scratch space.
+import Foundation
+
+enum TestFiles {
+    /// The repository root, from this file's path (Tests/FloraFormatsTests/TestFiles.swift).
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0 ..< 3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// `FLORA_GOLDEN`, or `<repo root>/../shared/golden`.
+    static let goldenDirectory: String = {
+        if let path = ProcessInfo.processInfo.environment["FLORA_GOLDEN"], !path.isEmpty { return path }
+        return URL(fileURLWithPath: repositoryRoot).deletingLastPathComponent().appendingPathComponent("shared/golden").path
+    }()
+
+    /// The default model, fetched with scripts/fetch-model.sh when it is missing.
+    static func modelPath() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let home = environment["FLORA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/flora").path
+        let path = home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [repositoryRoot + "/scripts/fetch-model.sh"]
+        process.environment = environment.merging(["FLORA_HOME": home]) { $1 }
+        try process.run()
+        process.waitUntilExit()
+        return path
+    }
+
+    /// A fresh scratch directory for one test.
+    static func scratchDirectory() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("flora-formats-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+}
