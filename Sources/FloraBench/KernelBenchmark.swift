@@ -46,7 +46,7 @@ public struct KernelBenchmark: Sendable {
 
     /// Runs everything and hands each finished line to `print`.
     public func run(print: (String) -> Void) {
-        let cores = Parallelism.coreCount
+        let cores = ParallelRegion.coreCount
         print("Flora kernels: fp32 y = x·Wᵀ, packed 32-column panels, SIMD16 tiles, \(cores) cores, parallelism \(parallelism)")
         print("Medians of \(repeats) repeats. The machine may be shared: figures are depressed when others run.")
         let single = measurePeak(threads: 1)
@@ -79,6 +79,30 @@ public struct KernelBenchmark: Sendable {
                 let gflops = 2 * Double(rows * shape.outputs * shape.inputs) / fused / 1e9
                 print(pad(shape.name, 10, left: true) + pad("rows=\(rows)", 10, left: true)
                     + String(format: "%.1f GFLOP/s, %+.1f %% time", gflops, (fused / plain - 1) * 100))
+            }
+        }
+        runOtherProducts(print: print)
+    }
+
+    /// The backward pass's `dx = dy · W` and LoRA-sized unpacked products.
+    func runOtherProducts(print: (String) -> Void) {
+        print("")
+        print("Other products (GFLOP/s):")
+        for shape in shapes.prefix(4) {
+            for rows in [32, 128] where rowCounts.contains(rows) {
+                let seconds = timeTransposed(shape: shape, rows: rows)
+                let gflops = 2 * Double(rows * shape.outputs * shape.inputs) / seconds / 1e9
+                print(pad("dx = dy·W", 14, left: true) + pad(shape.name, 10, left: true) + pad("rows=\(rows)", 10, left: true)
+                    + String(format: "%.1f", gflops))
+            }
+        }
+        for rank in [8, 64] {
+            for rows in [32, 128] where rowCounts.contains(rows) {
+                let shrink = timeUnpacked(rows: rows, outputs: rank, inputs: 576)
+                let expand = timeUnpacked(rows: rows, outputs: 576, inputs: rank)
+                let flops = 2 * Double(rows * rank * 576)
+                print(pad("LoRA r=\(rank)", 14, left: true) + pad("576", 10, left: true) + pad("rows=\(rows)", 10, left: true)
+                    + String(format: "shrink x·Aᵀ %.1f, expand h·Bᵀ %.1f", flops / shrink / 1e9, flops / expand / 1e9))
             }
         }
     }
@@ -137,6 +161,22 @@ public struct KernelBenchmark: Sendable {
         return median { MatMul.multiplyExpanded(x.pointer, expansion, w, into: y.pointer, parallelism: parallelism) }
     }
 
+    func timeTransposed(shape: Shape, rows: Int) -> Double {
+        let w = PackedMatrix(randomWeight(shape))
+        let dy = Tensor(random: [rows, shape.outputs], seed: 2)
+        let dx = Tensor(zeros: [rows, shape.inputs])
+        return median { MatMul.multiplyTransposedWeight(dy.pointer, rows: rows, w, into: dx.pointer, parallelism: parallelism) }
+    }
+
+    func timeUnpacked(rows: Int, outputs: Int, inputs: Int) -> Double {
+        let a = Tensor(random: [rows, inputs], seed: 5)
+        let b = Tensor(random: [outputs, inputs], seed: 6)
+        let c = Tensor(zeros: [rows, outputs])
+        return median {
+            MatMul.multiplyUnpacked(a.pointer, rows: rows, b.pointer, outputs: outputs, inputs: inputs, into: c.pointer, parallelism: parallelism)
+        }
+    }
+
     func randomWeight(_ shape: Shape) -> Tensor {
         Tensor(random: [shape.outputs, shape.inputs], seed: 1)
     }
@@ -147,15 +187,11 @@ public struct KernelBenchmark: Sendable {
     /// when the product would be): what streaming the weight alone costs at this size.
     func measureReadBandwidth(floats: Int) -> Double {
         let buffer = FloatBuffer(count: floats)
-        let parts: Int
-        switch parallelism {
-        case .serial: parts = 1
-        case .parts(let count): parts = count
-        case .automatic: parts = 2 * floats >= 1_000_000 ? Parallelism.coreCount : 1
-        }
+        let parts = ParallelRegion.parts(
+            for: parallelism, flops: 2 * floats, maximumParts: floats / 16, automaticThreshold: MatMul.parallelFlops)
         let base = SendablePointer(buffer.pointer)
         let seconds = median {
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
+            ParallelRegion.run(parts: parts) { part in
                 let start = part * floats / parts / 16 * 16
                 let end = part == parts - 1 ? floats : (part + 1) * floats / parts / 16 * 16
                 _ = sumFloats(base.pointer + start, count: end - start)
@@ -169,7 +205,7 @@ public struct KernelBenchmark: Sendable {
     func measurePeak(threads: Int) -> Double {
         let iterations = 2_000_000
         let seconds = median {
-            DispatchQueue.concurrentPerform(iterations: threads) { part in
+            ParallelRegion.run(parts: threads) { part in
                 _ = fmaChains(iterations: iterations, seed: Float(part + 1))
             }
         }

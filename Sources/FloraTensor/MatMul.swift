@@ -7,7 +7,7 @@ public enum MatMul {
     /// Calls below this many floating-point operations run on the calling thread: a parallel
     /// region costs about 1.2 µs plus waking a second core, which only pays for calls of a few
     /// tens of microseconds (measured with `flora bench kernels`).
-    static let parallelFlops = 1_000_000
+    public static let parallelFlops = 1_000_000
 
     /// `y = x · Wᵀ`. `x` is `[rows, W.inputs]`, `y` is `[rows, W.outputs]`, both contiguous
     /// row-major; `y` is overwritten. As a plain loop:
@@ -31,9 +31,10 @@ public enum MatMul {
         let y = SendablePointer(y)
         ParallelRegion.run(parts: parts) { part in
             let panels = PanelSet(w)
+            let range = ParallelRegion.share(part, of: parts, total: panels.count)
             computePanels(
-                x.pointer, lda: k, rows: rows, panels, panelRange: ParallelRegion.share(part, of: parts, total: panels.count),
-                rowBlock: defaultRowBlock(inputs: k), sink: StoreSink(y: y.pointer, rowStride: n))
+                x.pointer, lda: k, rows: rows, panels, panelRange: range,
+                rowBlock: rowBlock(inputs: k, panels: range.count), sink: StoreSink(y: y.pointer, rowStride: n))
         }
     }
 
@@ -45,8 +46,8 @@ public enum MatMul {
     ///         y[outputRow[e]·n + j] += factor[e] · outputScale[e][j] · s             // nil scale = 1
     ///     }
     ///
-    /// The input scale is applied once per call while the rows are copied into this thread's
-    /// scratch; the output scale and factor when each finished tile is stored. Threads split the
+    /// The input scale is applied while the rows are copied into scratch (once per call and
+    /// thread); the output scale and factor when each finished tile is stored. Threads split the
     /// output columns, so rows that share an output row never race.
     public static func multiplyExpanded(_ x: UnsafePointer<Float>, _ rows: RowExpansion, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>) {
         multiplyExpanded(x, rows, w, into: y, parallelism: .automatic)
@@ -61,30 +62,34 @@ public enum MatMul {
         let k = w.inputs
         let count = rows.count
         guard count > 0, n > 0 else { return }
-        let scaled = ThreadScratch.floats(count * k)  // [count, k]: the expanded input rows
-        for e in 0..<count {
-            let source = x + Int(rows.inputRow[e]) * k
-            let target = scaled + e * k
-            if let scale = rows.inputScale[e] {
-                multiplyElementwise(source, scale, into: target, count: k)
-            } else {
-                target.update(from: source, count: k)
-            }
-        }
         let parts = ParallelRegion.parts(
             for: parallelism, flops: 2 * count * n * k, maximumParts: w.panelCount, automaticThreshold: parallelFlops)
-        let a = SendablePointer(scaled)
+        let x = SendablePointer(x)
         let y = SendablePointer(y)
+        let inputRow = SendablePointer(rows.inputRow)
+        let inputScale = SendablePointer(rows.inputScale)
         let outputRow = SendablePointer(rows.outputRow)
         let outputScale = SendablePointer(rows.outputScale)
         let factor = SendablePointer(rows.factor)
         ParallelRegion.run(parts: parts) { part in
-            let panels = PanelSet(w)
+            // Every part scales its own copy of the rows: a few µs, against the cross-core
+            // traffic of reading rows that another core has just written.
+            let scaled = ThreadScratch.floats(count * k)  // [count, k]: the expanded input rows
+            for e in 0..<count {
+                let source = x.pointer + Int(inputRow.pointer[e]) * k
+                let target = scaled + e * k
+                if let scale = inputScale.pointer[e] {
+                    multiplyElementwise(source, scale, into: target, count: k)
+                } else {
+                    target.update(from: source, count: k)
+                }
+            }
+            let range = ParallelRegion.share(part, of: parts, total: w.panelCount)
             let sink = ExpandedSink(
                 y: y.pointer, outputs: n, outputRow: outputRow.pointer, outputScale: outputScale.pointer, factor: factor.pointer)
             computePanels(
-                a.pointer, lda: k, rows: count, panels, panelRange: ParallelRegion.share(part, of: parts, total: panels.count),
-                rowBlock: defaultRowBlock(inputs: k), sink: sink)
+                scaled, lda: k, rows: count, PanelSet(w), panelRange: range,
+                rowBlock: rowBlock(inputs: k, panels: range.count), sink: sink)
         }
     }
 

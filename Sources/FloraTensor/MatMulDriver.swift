@@ -94,11 +94,15 @@ struct PanelSet {
     var count: Int { (outputs + 31) / 32 }
 }
 
-/// Rows per cache block of the 8-row tiles: about 128 KB of input rows, so that a block stays
-/// in L2 while this thread's panels stream past it once.
+/// Rows per cache block of the 8-row tiles. Each tile streams one panel (`32·k` floats) past
+/// the block's rows. When this thread's share of W fits in its L2 next to the block, W stays
+/// there and the block is kept small (128 KB of rows); when it does not (the MLP's and the
+/// lm-head's weights), W comes from L3 or memory once per block, so blocks are larger (512 KB).
 @inline(__always)
-func defaultRowBlock(inputs k: Int) -> Int {
-    max(8, (32 * 1024 / max(k, 1)) / 8 * 8)
+func rowBlock(inputs k: Int, panels: Int) -> Int {
+    let shareBytes = panels * 32 * k * MemoryLayout<Float>.stride
+    let blockFloats = shareBytes <= 768 * 1024 ? 32 * 1024 : 128 * 1024
+    return max(8, blockFloats / max(k, 1) / 8 * 8)
 }
 
 /// Computes `sink ← a · Wᵀ` over `panelRange` for rows `0 ..< m` of `a` (`[m, lda]`, `k` used):

@@ -73,9 +73,10 @@ extension MatMul {
         let base = SendablePointer(packed)
         ParallelRegion.run(parts: parts) { part in
             let panels = PanelSet(base: UnsafePointer(base.pointer), stride: 32 * inputs, outputs: outputs, inputs: inputs)
+            let range = ParallelRegion.share(part, of: parts, total: panelCount)
             computePanels(
-                a.pointer, lda: inputs, rows: rows, panels, panelRange: ParallelRegion.share(part, of: parts, total: panelCount),
-                rowBlock: defaultRowBlock(inputs: inputs), sink: StoreSink(y: c.pointer, rowStride: outputs))
+                a.pointer, lda: inputs, rows: rows, panels, panelRange: range,
+                rowBlock: rowBlock(inputs: inputs, panels: range.count), sink: StoreSink(y: c.pointer, rowStride: outputs))
         }
     }
 }

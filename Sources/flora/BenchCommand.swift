@@ -1,5 +1,6 @@
 // `flora bench`: measurements on the machine at hand (DESIGN.md section 7).
 import ArgumentParser
+import Foundation
 import FloraBench
 import FloraTensor
 
@@ -22,6 +23,12 @@ struct Bench: ParsableCommand {
         @Option(help: "Threads per product: 'automatic' (split large products over all cores), 'serial', or a number.")
         var parallelism = "automatic"
 
+        @Option(help: "Comma-separated row counts to measure (default 1,8,32,128,512).")
+        var rows: String?
+
+        @Option(help: "Comma-separated layers to measure: q/o, k/v, gate/up, down, lm-head (default all).")
+        var layers: String?
+
         func run() throws {
             let choice: Parallelism
             switch parallelism {
@@ -33,7 +40,23 @@ struct Bench: ParsableCommand {
                 }
                 choice = .parts(parts)
             }
-            KernelBenchmark(quick: quick, parallelism: choice).run { print($0) }
+            var benchmark = KernelBenchmark(quick: quick, parallelism: choice)
+            if let rows {
+                let counts = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
+                    throw ValidationError("--rows must list positive integers separated by commas, got '\(rows)'")
+                }
+                benchmark.rowCounts = counts
+            }
+            if let layers {
+                let names = layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                let known = KernelBenchmark.modelShapes.map(\.name)
+                if let unknown = names.first(where: { !known.contains($0) }) {
+                    throw ValidationError("--layers: unknown layer '\(unknown)', expected some of \(known.joined(separator: ", "))")
+                }
+                benchmark.shapes = KernelBenchmark.modelShapes.filter { names.contains($0.name) }
+            }
+            benchmark.run { print($0) }
         }
     }
 }
