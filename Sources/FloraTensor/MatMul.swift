@@ -4,9 +4,9 @@
 // MatMulReference.swift.
 
 public enum MatMul {
-    /// Calls below this many floating-point operations run on the calling thread: a parallel
-    /// region costs about 1.2 µs plus waking a second core, which only pays for calls of a few
-    /// tens of microseconds (measured with `flora bench kernels`).
+    /// Calls below this many floating-point operations run on the calling thread. With the
+    /// workers hot a region costs well under a microsecond, so splitting pays from a few
+    /// microseconds of work (measured with `flora bench kernels` and serial/parallel pairs).
     public static let parallelFlops = 1_000_000
 
     /// `y = x · Wᵀ`. `x` is `[rows, W.inputs]`, `y` is `[rows, W.outputs]`, both contiguous

@@ -1,6 +1,7 @@
-// The other two products a backward pass and small adapter products need: dx = dy · W against a
-// packed weight, and a · bᵀ for two plain row-major matrices. Both reuse the register tiles of
-// MatMulKernels.swift by packing their right-hand side into panels on the fly.
+// The other two products a backward pass and adapter products need: dx = dy · W against a
+// packed weight, and a · bᵀ for two plain row-major matrices. The first runs the dot-product
+// tiles of MatMulDotKernels.swift straight on W's panels; the second picks dot products for a
+// small b (LoRA's shrink) and the packed tiles of MatMulKernels.swift otherwise.
 
 extension MatMul {
     /// `dx = dy · W` (the input gradient of `y = x · Wᵀ`). `dy` is `[rows, W.outputs]`, `dx` is
@@ -8,8 +9,9 @@ extension MatMul {
     ///
     ///     for i in 0..<rows, p in 0..<k { dx[i·k + p] = Σ_{j<n} dy[i·n + j] · W[j, p] }
     ///
-    /// Each thread gathers a 32-column slice of W into an `[n, 32]` panel of its own scratch,
-    /// then runs the ordinary tiles over it; the gather costs one pass over W per call.
+    /// In panel q, the 32 weights W[32q ..< 32q + 32, p] lie side by side, so dx[i, p] is a sum
+    /// over panels of 32-float dot products with dy[i, 32q ..< 32q + 32]. Threads split the
+    /// columns of dx.
     public static func multiplyTransposedWeight(
         _ dy: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, into dx: UnsafeMutablePointer<Float>,
         parallelism: Parallelism = .automatic
@@ -17,27 +19,17 @@ extension MatMul {
         let n = w.outputs
         let k = w.inputs
         guard rows > 0, k > 0 else { return }
-        let columnPanels = (k + 31) / 32
+        let columnBlocks = (k + 7) / 8
         let parts = ParallelRegion.parts(
-            for: parallelism, flops: 2 * rows * n * k, maximumParts: columnPanels, automaticThreshold: parallelFlops)
+            for: parallelism, flops: 2 * rows * n * k, maximumParts: columnBlocks, automaticThreshold: parallelFlops)
         let dy = SendablePointer(dy)
         let dx = SendablePointer(dx)
         ParallelRegion.run(parts: parts) { part in
-            let slice = ThreadScratch.floats(32 * n)  // [n, 32]: columns 32q ..< 32q + 32 of W
-            let packed = w.panels.pointer
-            for q in ParallelRegion.share(part, of: parts, total: columnPanels) {
-                let width = min(32, k - q * 32)
-                for j in 0..<n {
-                    let source = packed + (j / 32) * 32 * k + (q * 32) * 32 + j % 32  // W[j, 32q]
-                    let target = slice + j * 32
-                    for c in 0..<width { target[c] = source[c * 32] }
-                    for c in width..<32 { target[c] = 0 }
-                }
-                let panels = PanelSet(base: UnsafePointer(slice), stride: 32 * n, outputs: width, inputs: n)
-                computePanels(
-                    dy.pointer, lda: n, rows: rows, panels, panelRange: 0..<1, rowBlock: rows,
-                    sink: StoreSink(y: dx.pointer + q * 32, rowStride: k))
-            }
+            let blocks = ParallelRegion.share(part, of: parts, total: columnBlocks)
+            computeDots(
+                dy.pointer, lda: n, rows: 0..<rows, w.panels.pointer, chunkStride: 32 * k, columnStride: 32,
+                columns: (blocks.lowerBound * 8)..<min(k, blocks.upperBound * 8), chunks: n / 32, tail: n % 32,
+                into: dx.pointer, ldo: k)
         }
     }
 
@@ -47,13 +39,31 @@ extension MatMul {
     ///
     ///     for i in 0..<rows, j in 0..<outputs { c[i·outputs + j] = Σ_{p<inputs} a[i·inputs + p] · b[j·inputs + p] }
     ///
-    /// `b` is packed into this thread's scratch on every call (`outputs × inputs` floats, meant
-    /// for adapter-sized `b`; pack a large, reused `b` once as a `PackedMatrix` instead).
+    /// Fewer than 32 outputs over 32 or more inputs (a shrink) run as dot products on b as it
+    /// is, threads splitting the rows. Otherwise b is packed into this thread's scratch on every
+    /// call (`outputs × inputs` floats, meant for adapter-sized b: pack a large, reused b once as
+    /// a `PackedMatrix`) and threads split its panels.
     public static func multiplyUnpacked(
         _ a: UnsafePointer<Float>, rows: Int, _ b: UnsafePointer<Float>, outputs: Int, inputs: Int,
         into c: UnsafeMutablePointer<Float>, parallelism: Parallelism = .automatic
     ) {
         guard rows > 0, outputs > 0 else { return }
+        let flops = 2 * rows * outputs * inputs
+        let a = SendablePointer(a)
+        let c = SendablePointer(c)
+        if outputs < 32 && inputs >= 32 {
+            let rowPairs = (rows + 1) / 2
+            let parts = ParallelRegion.parts(for: parallelism, flops: flops, maximumParts: rowPairs, automaticThreshold: parallelFlops)
+            let b = SendablePointer(b)
+            ParallelRegion.run(parts: parts) { part in
+                let pairs = ParallelRegion.share(part, of: parts, total: rowPairs)
+                computeDots(
+                    a.pointer, lda: inputs, rows: (pairs.lowerBound * 2)..<min(rows, pairs.upperBound * 2), b.pointer,
+                    chunkStride: 32, columnStride: inputs, columns: 0..<outputs, chunks: inputs / 32, tail: inputs % 32,
+                    into: c.pointer, ldo: outputs)
+            }
+            return
+        }
         let panelCount = (outputs + 31) / 32
         let packed = ThreadScratch.floats(panelCount * 32 * inputs)  // [panelCount, inputs, 32]
         for q in 0..<panelCount {
@@ -62,14 +72,11 @@ extension MatMul {
             for p in 0..<inputs {
                 let source = b + (q * 32) * inputs + p
                 let target = panel + p * 32
-                for c in 0..<width { target[c] = source[c * inputs] }
-                for c in width..<32 { target[c] = 0 }
+                for column in 0..<width { target[column] = source[column * inputs] }
+                for column in width..<32 { target[column] = 0 }
             }
         }
-        let parts = ParallelRegion.parts(
-            for: parallelism, flops: 2 * rows * outputs * inputs, maximumParts: panelCount, automaticThreshold: parallelFlops)
-        let a = SendablePointer(a)
-        let c = SendablePointer(c)
+        let parts = ParallelRegion.parts(for: parallelism, flops: flops, maximumParts: panelCount, automaticThreshold: parallelFlops)
         let base = SendablePointer(packed)
         ParallelRegion.run(parts: parts) { part in
             let panels = PanelSet(base: UnsafePointer(base.pointer), stride: 32 * inputs, outputs: outputs, inputs: inputs)

@@ -1,8 +1,8 @@
 import FloraTensor
 import Testing
 
-/// Output × input shapes: multiples of the 32-column panel and not, odd k, k = 1.
-private let weightShapes: [(outputs: Int, inputs: Int)] = [(1, 1), (31, 3), (32, 1), (33, 17), (100, 64), (192, 129), (70, 576)]
+/// Output × input shapes: multiples of the 32-column panel and not, odd k, k = 1, k = 0.
+private let weightShapes: [(outputs: Int, inputs: Int)] = [(1, 1), (5, 0), (31, 3), (32, 1), (33, 17), (100, 64), (192, 129), (70, 576)]
 private let rowCounts = [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 33]
 
 @Suite struct MatMulTests {
