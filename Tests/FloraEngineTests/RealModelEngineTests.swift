@@ -32,7 +32,7 @@ import Testing
             let pick = Int(generator.next() % UInt64(names.count + 2))
             return Case(
                 prompt: (0..<length).map { _ in Int32(100 + generator.next() % 20_000) },
-                adapter: pick < names.count ? names[pick] : nil, maxTokens: 1 + Int(generator.next() % 6), delay: i / 8)
+                adapter: pick < names.count ? names[pick] : nil, maxTokens: 1 + Int(generator.next() % 6), delay: i < 100 ? 0 : (i - 100) / 8)  // a burst, then a trickle
         }
         let runs = await withTaskGroup(of: (Int, EngineRun).self) { group in
             for (i, c) in cases.enumerated() {
