@@ -64,6 +64,7 @@ let package = Package(
             dependencies: [
                 "FloraTestSupport", "FloraServer", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),

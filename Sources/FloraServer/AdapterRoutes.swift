@@ -19,14 +19,12 @@ struct UnloadAdapterRequest: Decodable, Sendable {
 
 extension FloraAPI {
     func loadAdapter(_ request: Request, context: FloraRequestContext) async throws -> Response {
-        var request = request
         let body = try await request.decodeJSON(LoadAdapterRequest.self, limit: configuration.maxBodyBytes)
         try await catalog.load(name: body.loraName, path: body.loraPath)
         return Self.text("Success: LoRA adapter '\(body.loraName)' added successfully.")
     }
 
     func unloadAdapter(_ request: Request, context: FloraRequestContext) async throws -> Response {
-        var request = request
         let body = try await request.decodeJSON(UnloadAdapterRequest.self, limit: configuration.maxBodyBytes)
         try await catalog.unload(name: body.loraName)
         return Self.text("Success: LoRA adapter '\(body.loraName)' removed successfully.")

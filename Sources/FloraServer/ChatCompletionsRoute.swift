@@ -6,10 +6,9 @@ import Hummingbird
 
 extension FloraAPI {
     func chatCompletions(_ request: Request, context: FloraRequestContext) async throws -> Response {
-        var request = request
         let body = try await request.decodeJSON(ChatCompletionRequest.self, limit: configuration.maxBodyBytes)
         let adapter = try await adapter(forModel: body.model)
-        if let top = body.topLogprobs {
+        if let top = body.topLogprobs?.value {
             guard body.logprobs == true else { throw APIError.badRequest("top_logprobs needs logprobs: true", param: "top_logprobs") }
             guard (0...SamplingParameters.maxLogprobs).contains(top) else {
                 throw APIError.badRequest("top_logprobs must be in 0...\(SamplingParameters.maxLogprobs), got \(top)", param: "top_logprobs")
@@ -21,13 +20,12 @@ extension FloraAPI {
         let render = ChatRenderer(
             id: Self.newID("chatcmpl-"), created: Self.now, model: modelName(body.model), tokenizer: tokenizer,
             choicesPerPrompt: requests.count, logprobs: body.logprobs == true)
-        let generation = Generation(engine: engine, requests: requests, channel: context.channel)
+        let generation = await Generation.start(engine: engine, requests: requests, channel: context.channel)
         if body.stream == true {
             try await generation.waitUntilAdmitted()
-            return ServerSentEvents.response(generation: generation, includeUsage: body.streamOptions?.includeUsage == true, render: render)
+            return ServerSentEvents.response(generation, includeUsage: body.streamOptions?.includeUsage == true, render: render)
         }
-        defer { generation.cancel() }
-        return JSONOutput.response(render.whole(try await generation.collect(choices: requests.count)))
+        return JSONOutput.response(render.whole(try await generation.collect()))
     }
 
     /// The conversation rendered by the model's template (with the assistant's turn opened) and encoded.

@@ -5,7 +5,6 @@ import Hummingbird
 
 extension FloraAPI {
     func completions(_ request: Request, context: FloraRequestContext) async throws -> Response {
-        var request = request
         let body = try await request.decodeJSON(CompletionRequest.self, limit: configuration.maxBodyBytes)
         let adapter = try await adapter(forModel: body.model)
         let prompts = try promptTokens(body.prompt)
@@ -18,13 +17,12 @@ extension FloraAPI {
             id: Self.newID("cmpl-"), created: Self.now, model: modelName(body.model), tokenizer: tokenizer,
             echoes: body.echo == true ? prompts.map { tokenizer.decode($0.map(Int.init)) } : nil,
             choicesPerPrompt: try sampling.choiceCount(), logprobs: body.logprobs != nil)
-        let generation = Generation(engine: engine, requests: requests, channel: context.channel)
+        let generation = await Generation.start(engine: engine, requests: requests, channel: context.channel)
         if body.stream == true {
             try await generation.waitUntilAdmitted()
-            return ServerSentEvents.response(generation: generation, includeUsage: body.streamOptions?.includeUsage == true, render: render)
+            return ServerSentEvents.response(generation, includeUsage: body.streamOptions?.includeUsage == true, render: render)
         }
-        defer { generation.cancel() }
-        return JSONOutput.response(render.whole(try await generation.collect(choices: requests.count)))
+        return JSONOutput.response(render.whole(try await generation.collect()))
     }
 
     /// The prompts as token ids: text is encoded (with BOS where the model wants one), ids are

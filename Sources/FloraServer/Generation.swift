@@ -1,7 +1,7 @@
 // One HTTP request's engine requests (its prompts × n) run together and merged into one
 // stream of (choice, piece). The generation is cancelled — and the engine aborts its requests
-// and frees their KV blocks within a step — when the client's connection closes, when the
-// response writer stops reading, or when any choice fails.
+// and frees their KV blocks within a step — when the client goes away (`HangUpWatch`), when
+// the response writer stops, or when any choice fails.
 
 import FloraEngine
 import NIOCore
@@ -14,12 +14,15 @@ struct ChoicePiece: Sendable {
 
 struct Generation: Sendable {
     let events: AsyncThrowingStream<ChoicePiece, any Error>
+    let choices: Int
     private let task: Task<Void, Never>
     private let admission: Admission
 
-    init(engine: Engine, requests: [EngineRequest], channel: (any Channel)?) {
+    /// Starts the engine requests, watching `channel` for the client leaving.
+    static func start(engine: Engine, requests: [EngineRequest], channel: (any Channel)?) async -> Generation {
         let (events, sink) = AsyncThrowingStream<ChoicePiece, any Error>.makeStream()
         let admission = Admission(choices: requests.count)
+        let watch = HangUpWatch()
         let task = Task {
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -33,20 +36,21 @@ struct Generation: Sendable {
                     }
                     try await group.waitForAll()
                 }
-                try Task.checkCancellation()
+                try Task.checkCancellation()   // a cancelled engine stream just ends; say why
                 sink.finish()
             } catch {
                 sink.finish(throwing: error)
                 admission.fail(error)
             }
-            admission.fail(CancellationError())  // a stream that ended before its first piece
+            admission.fail(CancellationError())   // a stream that ended before its first piece
+            await watch.stop()
         }
         sink.onTermination = { _ in task.cancel() }
-        channel?.closeFuture.whenComplete { _ in task.cancel() }
-        self.events = events
-        self.task = task
-        self.admission = admission
+        if let channel { await watch.start(on: channel) { task.cancel() } }
+        return Generation(events: events, choices: requests.count, task: task, admission: admission)
     }
+
+    func cancel() { task.cancel() }
 
     /// Returns once every choice has produced its first piece — the engine took them all —
     /// or throws the error that refused one (queue full, unknown adapter …). Streaming routes
@@ -55,19 +59,18 @@ struct Generation: Sendable {
         try await withTaskCancellationHandler {
             try await admission.wait()
         } onCancel: {
-            task.cancel()
+            cancel()
         }
     }
 
-    func cancel() { task.cancel() }
-
     /// Every choice's pieces joined, in choice order.
-    func collect(choices: Int) async throws -> [ChoiceOutput] {
+    func collect() async throws -> [ChoiceOutput] {
+        defer { cancel() }
         var outputs = [ChoiceOutput](repeating: ChoiceOutput(), count: choices)
         try await withTaskCancellationHandler {
             for try await event in events { outputs[event.choice].append(event.piece) }
         } onCancel: {
-            task.cancel()
+            cancel()
         }
         return outputs
     }
@@ -90,7 +93,7 @@ struct ChoiceOutput: Sendable {
     }
 }
 
-/// Resolves once when every choice has started, or with the first failure.
+/// Resolves once: when every choice has started, or with the first failure.
 final class Admission: Sendable {
     private struct State {
         var waiting: Set<Int>
@@ -102,23 +105,22 @@ final class Admission: Sendable {
     init(choices: Int) { state = Mutex(State(waiting: Set(0..<choices), result: choices == 0 ? .success(()) : nil)) }
 
     func started(_ choice: Int) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            guard state.result == nil, state.waiting.remove(choice) != nil, state.waiting.isEmpty else { return [] }
-            state.result = .success(())
-            defer { state.waiters = [] }
-            return state.waiters
+        resolve { state in
+            state.waiting.remove(choice)
+            return state.waiting.isEmpty ? .success(()) : nil
         }
-        for waiter in waiters { waiter.resume() }
     }
 
-    func fail(_ error: any Error) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            guard state.result == nil else { return [] }
-            state.result = .failure(error)
+    func fail(_ error: any Error) { resolve { _ in .failure(error) } }
+
+    private func resolve(_ decide: (inout State) -> Result<Void, any Error>?) {
+        let (waiters, result) = state.withLock { state -> ([CheckedContinuation<Void, any Error>], Result<Void, any Error>?) in
+            guard state.result == nil, let result = decide(&state) else { return ([], nil) }
+            state.result = result
             defer { state.waiters = [] }
-            return state.waiters
+            return (state.waiters, result)
         }
-        for waiter in waiters { waiter.resume(throwing: error) }
+        if let result { for waiter in waiters { waiter.resume(with: result) } }
     }
 
     func wait() async throws {

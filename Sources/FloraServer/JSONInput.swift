@@ -7,13 +7,15 @@ import Hummingbird
 import NIOCore
 
 extension Request {
-    mutating func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+    /// Reads the body without replacing `body` (a generation later watches the same connection
+    /// for the client's hang-up through it).
+    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         if let declared = headers[.contentLength].flatMap(Int.init), declared > limit {
             throw APIError.tooLarge(declared: declared, limit: limit)
         }
         let buffer: ByteBuffer
         do {
-            buffer = try await collectBody(upTo: limit)
+            buffer = try await body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw APIError.tooLarge(declared: nil, limit: limit)
         }
@@ -52,7 +54,11 @@ extension APIError {
             }
         case .valueNotFound(let type, let context):
             let path = Self.path(context.codingPath)
-            self = .badRequest("'\(path)' must not be null: expected \(Self.describe(type))", param: path.isEmpty ? nil : path)
+            if path.isEmpty {
+                self = .badRequest("the request body must be a JSON object")
+            } else {
+                self = .badRequest("'\(path)' must not be null: expected \(Self.describe(type))", param: path)
+            }
         case .keyNotFound(let key, let context):
             let path = Self.path(context.codingPath + [key])
             self = .badRequest("the required field '\(path)' is missing", param: path)

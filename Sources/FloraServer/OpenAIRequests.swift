@@ -5,15 +5,15 @@
 struct CompletionRequest: Decodable, Sendable {
     var model: String?
     var prompt: PromptInput
-    var maxTokens: Int?
+    var maxTokens: JSONInteger<Int>?
     var temperature: Double?
     var topP: Double?
-    var topK: Int?
-    var seed: Int64?
+    var topK: JSONInteger<Int>?
+    var seed: JSONInteger<Int64>?
     var stop: StopInput?
-    var stopTokenIds: [Int]?
-    var n: Int?
-    var logprobs: Int?
+    var stopTokenIds: [JSONInteger<Int>]?
+    var n: JSONInteger<Int>?
+    var logprobs: JSONInteger<Int>?
     var echo: Bool?
     var stream: Bool?
     var streamOptions: StreamOptions?
@@ -27,17 +27,17 @@ struct CompletionRequest: Decodable, Sendable {
 struct ChatCompletionRequest: Decodable, Sendable {
     var model: String?
     var messages: [ChatMessageInput]
-    var maxTokens: Int?
-    var maxCompletionTokens: Int?
+    var maxTokens: JSONInteger<Int>?
+    var maxCompletionTokens: JSONInteger<Int>?
     var temperature: Double?
     var topP: Double?
-    var topK: Int?
-    var seed: Int64?
+    var topK: JSONInteger<Int>?
+    var seed: JSONInteger<Int64>?
     var stop: StopInput?
-    var stopTokenIds: [Int]?
-    var n: Int?
+    var stopTokenIds: [JSONInteger<Int>]?
+    var n: JSONInteger<Int>?
     var logprobs: Bool?
-    var topLogprobs: Int?
+    var topLogprobs: JSONInteger<Int>?
     var stream: Bool?
     var streamOptions: StreamOptions?
 
@@ -127,5 +127,21 @@ struct ChatMessageInput: Decodable, Sendable {
             }
             text = try container.decode(String.self, forKey: .text)
         }
+    }
+}
+
+/// An integer field that names itself when the number does not fit: JSONDecoder reports an
+/// oversized or fractional number as invalid JSON without saying where.
+struct JSONInteger<Value: FixedWidthInteger & Decodable & Sendable>: Decodable, Sendable {
+    var value: Value
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let value = try? container.decode(Value.self) { self.value = value; return }
+        if let number = try? container.decode(Double.self) {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "expected an integer in \(Value.min)...\(Value.max), got \(number)"))
+        }
+        value = try container.decode(Value.self)   // not a number: the type mismatch names the field
     }
 }

@@ -88,16 +88,16 @@ struct SamplingRequest: Sendable {
 extension CompletionRequest {
     var sampling: SamplingRequest {
         SamplingRequest(
-            maxTokens: maxTokens ?? 16, temperature: temperature, topP: topP, topK: topK, seed: seed, stop: stop,
-            stopTokenIds: stopTokenIds, n: n, logprobs: logprobs ?? 0, promptField: "prompt")
+            maxTokens: maxTokens?.value ?? 16, temperature: temperature, topP: topP, topK: topK?.value, seed: seed?.value, stop: stop,
+            stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs?.value ?? 0, promptField: "prompt")
     }
 }
 
 extension ChatCompletionRequest {
     var sampling: SamplingRequest {
         SamplingRequest(
-            maxTokens: maxCompletionTokens ?? maxTokens, temperature: temperature, topP: topP, topK: topK, seed: seed,
-            stop: stop, stopTokenIds: stopTokenIds, n: n, logprobs: logprobs == true ? (topLogprobs ?? 0) : 0,
+            maxTokens: (maxCompletionTokens ?? maxTokens)?.value, temperature: temperature, topP: topP, topK: topK?.value, seed: seed?.value,
+            stop: stop, stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs == true ? (topLogprobs?.value ?? 0) : 0,
             promptField: "messages")
     }
 }

@@ -19,7 +19,7 @@ struct TokenizeResponse: Encodable, Sendable {
 
 struct DetokenizeRequest: Decodable, Sendable {
     var model: String?
-    var tokens: [Int]
+    var tokens: [JSONInteger<Int>]
 }
 
 struct DetokenizeResponse: Encodable, Sendable {
@@ -28,7 +28,6 @@ struct DetokenizeResponse: Encodable, Sendable {
 
 extension FloraAPI {
     func tokenize(_ request: Request, context: FloraRequestContext) async throws -> Response {
-        var request = request
         let body = try await request.decodeJSON(TokenizeRequest.self, limit: configuration.maxBodyBytes)
         _ = try await adapter(forModel: body.model)
         let tokens: [Int]
@@ -41,12 +40,12 @@ extension FloraAPI {
     }
 
     func detokenize(_ request: Request, context: FloraRequestContext) async throws -> Response {
-        var request = request
         let body = try await request.decodeJSON(DetokenizeRequest.self, limit: configuration.maxBodyBytes)
         _ = try await adapter(forModel: body.model)
-        if let bad = body.tokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {
+        let tokens = body.tokens.map(\.value)
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {
             throw APIError.badRequest("token id \(bad) is outside the vocabulary of \(vocabularySize)", param: "tokens")
         }
-        return JSONOutput.response(DetokenizeResponse(prompt: tokenizer.decode(body.tokens)))
+        return JSONOutput.response(DetokenizeResponse(prompt: tokenizer.decode(tokens)))
     }
 }
