@@ -17,9 +17,13 @@ struct SamplingRequest: Sendable {
     var logprobs: Int
     /// The field that holds the prompt, for errors: `prompt` or `messages`.
     var promptField: String
+    /// The field `maxTokens` came from: `max_tokens` or `max_completion_tokens`.
+    var maxTokensField = "max_tokens"
 
     static let maxChoices = 64
     static let maxStopStrings = 16
+    /// Stop strings are matched against the text's tail at every token: keep them short.
+    static let maxStopStringLength = 1024
 
     /// Choices per prompt (`n`).
     func choiceCount() throws -> Int {
@@ -56,15 +60,18 @@ struct SamplingRequest: Sendable {
         }
         let room = maxModelLength - promptLength
         let maxTokens = maxTokens ?? room
-        guard maxTokens >= 1 else { throw APIError.badRequest("max_tokens must be at least 1, got \(maxTokens)", param: "max_tokens") }
+        guard maxTokens >= 1 else { throw APIError.badRequest("\(maxTokensField) must be at least 1, got \(maxTokens)", param: maxTokensField) }
         guard maxTokens <= room else {
             throw APIError.badRequest(
                 "This model's maximum context length is \(maxModelLength) tokens. However, you requested \(promptLength) + \(maxTokens) tokens (\(promptLength) in the \(promptField), \(maxTokens) for the completion). Please reduce the length of the \(promptField) or the completion.",
-                param: "max_tokens")
+                param: maxTokensField)
         }
         let stopStrings = (stop?.strings ?? []).filter { !$0.isEmpty }
         guard stopStrings.count <= Self.maxStopStrings else {
             throw APIError.badRequest("stop takes at most \(Self.maxStopStrings) strings, got \(stopStrings.count)", param: "stop")
+        }
+        if let long = stopStrings.first(where: { $0.count > Self.maxStopStringLength }) {
+            throw APIError.badRequest("a stop string may have at most \(Self.maxStopStringLength) characters, got \(long.count)", param: "stop")
         }
         let stopTokens = stopTokenIds ?? []
         if let bad = stopTokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {
@@ -98,6 +105,6 @@ extension ChatCompletionRequest {
         SamplingRequest(
             maxTokens: (maxCompletionTokens ?? maxTokens)?.value, temperature: temperature, topP: topP, topK: topK?.value, seed: seed?.value,
             stop: stop, stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs == true ? (topLogprobs?.value ?? 0) : 0,
-            promptField: "messages")
+            promptField: "messages", maxTokensField: maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens")
     }
 }
