@@ -52,6 +52,9 @@ public struct KernelBenchmark: Sendable {
         let single = measurePeak(threads: 1)
         let all = measurePeak(threads: cores)
         print(String(format: "FMA peak (independent SIMD16 FMA chains): 1 core %.1f GFLOP/s, %d cores %.1f GFLOP/s", single, cores, all))
+        if cores > 1 && all < 0.85 * Double(cores) * single {
+            print("Warning: the cores did not scale (other work is running); the figures below are depressed.")
+        }
         print("")
         var header = "layer     n×k        "
         for rows in rowCounts { header += pad("rows=\(rows)", 10) }

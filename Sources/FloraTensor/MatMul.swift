@@ -7,7 +7,7 @@ public enum MatMul {
     /// Calls below this many floating-point operations run on the calling thread. With the
     /// workers hot a region costs well under a microsecond, so splitting pays from a few
     /// microseconds of work (measured with `flora bench kernels` and serial/parallel pairs).
-    public static let parallelFlops = 1_000_000
+    public static let parallelFlops = 200_000
 
     /// `y = x · Wᵀ`. `x` is `[rows, W.inputs]`, `y` is `[rows, W.outputs]`, both contiguous
     /// row-major; `y` is overwritten. As a plain loop:
