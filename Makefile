@@ -16,7 +16,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 E2E_VENV := .venv-e2e
 
-.PHONY: run test e2e e2e-deps demo-adapters generate build model deps clean
+.PHONY: run test e2e e2e-run e2e-deps demo-adapters generate build model deps clean
 
 deps:
 	@command -v swift >/dev/null || { echo "make: Swift 6 is required (expected at /opt/swift/usr/bin/swift)"; exit 1; }
@@ -42,13 +42,18 @@ demo-adapters: model build
 generate: model build
 	$(FLORA) generate --model "$(MODEL)" --chat --max-tokens 128 --prompt "$(PROMPT)"
 
-test: model build
+# --build-tests also builds the flora executable that the end-to-end tests start; building the
+# product alone first would compile the server's dependencies twice (they differ by configuration).
+test: model
 	swift build $(SWIFT_FLAGS) --build-tests
 	swift test $(SWIFT_FLAGS) --skip-build
-	$(MAKE) e2e
+	$(MAKE) e2e-run
 
 # The server end to end on the real model, driven by the official openai client (tests/e2e).
-e2e: model build e2e-deps
+e2e: model build
+	$(MAKE) e2e-run
+
+e2e-run: e2e-deps
 	FLORA_BIN="$(abspath $(FLORA))" FLORA_MODEL="$(MODEL)" $(E2E_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e
 
 e2e-deps: $(E2E_VENV)/.installed

@@ -12,10 +12,13 @@ extension FloraAPI {
         var logger = Logger(label: "flora.server")
         logger.logLevel = .warning
         let app = application(logger: logger, onServerRunning: onServerRunning)
-        let group = ServiceGroup(configuration: .init(
+        var group = ServiceGroupConfiguration(
             services: [.init(service: app), .init(service: EngineService(engine: engine, drainTimeout: configuration.drainTimeout))],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
+            logger: logger)
+        // After the drain every response has ended; a client that stopped reading must not keep
+        // the process alive, so shutdown escalates to cancellation a little later.
+        group.maximumGracefulShutdownDuration = configuration.drainTimeout + .seconds(10)
+        try await ServiceGroup(configuration: group).run()
     }
 }
