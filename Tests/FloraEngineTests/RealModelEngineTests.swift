@@ -19,10 +19,10 @@ import Testing
         let weights = try Dictionary(uniqueKeysWithValues: names.map {
             ($0, try AdapterLoader.load(folder: golden + $0, name: $0, shapes: model.adapterShapes))
         })
-        // 24 blocks = 384 tokens for up to 16 sequences of up to 50 tokens: preemption happens.
+        // 12 blocks = 192 tokens for up to 16 sequences of up to 55 tokens: preemption happens.
         let engine = try Engine(
             model: model, tokenizer: loaded.tokenizer,
-            config: EngineConfig(maxNumSeqs: 16, maxNumBatchedTokens: 256, kvCacheTokens: 384, maxResidentAdapters: 3))
+            config: EngineConfig(maxNumSeqs: 16, maxNumBatchedTokens: 256, kvCacheTokens: 192, maxResidentAdapters: 3))
         for name in names { try await engine.registerAdapter(name: name, path: golden + name) }
 
         var generator = SeededGenerator(seed: 17)
@@ -32,7 +32,7 @@ import Testing
             let pick = Int(generator.next() % UInt64(names.count + 2))
             return Case(
                 prompt: (0..<length).map { _ in Int32(100 + generator.next() % 20_000) },
-                adapter: pick < names.count ? names[pick] : nil, maxTokens: 1 + Int(generator.next() % 6), delay: i < 100 ? 0 : (i - 100) / 8)  // a burst, then a trickle
+                adapter: pick < names.count ? names[pick] : nil, maxTokens: 1 + Int(generator.next() % 12), delay: i < 100 ? 0 : (i - 100) / 8)  // a burst, then a trickle
         }
         let runs = await withTaskGroup(of: (Int, EngineRun).self) { group in
             for (i, c) in cases.enumerated() {
