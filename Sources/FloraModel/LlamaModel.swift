@@ -43,8 +43,13 @@ public final class LlamaModel: Sendable {
             }
             return t
         }
-        func linear(_ name: String, _ outputs: Int, _ inputs: Int) throws -> PackedMatrix {
-            PackedMatrix(try load(name, [outputs, inputs]))
+        func linear(_ name: String, _ outputs: Int, _ inputs: Int, unpacked: Tensor? = nil) throws -> PackedMatrix {
+            guard let packed = try weights.packedLinear(name) else { return PackedMatrix(try unpacked ?? load(name, [outputs, inputs])) }
+            guard packed.outputs == outputs, packed.inputs == inputs else {
+                throw ModelError.wrongShape(
+                    source: weights.sourceName, name: name, expected: [outputs, inputs], found: [packed.outputs, packed.inputs])
+            }
+            return packed
         }
         func bias(_ name: String, _ count: Int) throws -> Tensor? {
             c.attentionBias ? try load(name, [count]) : nil
@@ -71,7 +76,9 @@ public final class LlamaModel: Sendable {
         if !c.tieWordEmbeddings, weights.contains(LlamaTensorName.lmHead) {
             lmHead = try linear(LlamaTensorName.lmHead, c.vocabularySize, c.hiddenSize)
         } else {
-            lmHead = PackedMatrix(embedding)
+            // Tied: a quantized embedding also stays quantized as the LM head; the lookup keeps
+            // the fp32 table (vocab × hidden floats).
+            lmHead = try linear(LlamaTensorName.embedding, c.vocabularySize, c.hiddenSize, unpacked: embedding)
         }
         adapterShapes = try c.adapterShapes()
         rotary = RotaryTable(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling, maxPositions: c.contextLength)
