@@ -3,16 +3,17 @@
 // register tiles of MatMulKernels.swift run on them. The result equals the product with the
 // dequantized fp32 weight up to summation order.
 
-/// k-blocks dequantized at a time by the few-row kernels: 4 panels × 64 inputs = 32 KB, which
+/// k-blocks dequantized at a time for 3–4 rows: 2 panels × 64 inputs = 16 KB, which
 /// stays in L1 while the tile kernel reads it back.
 private let fewRowChunkBlocks = 2
 
 /// `sink ← a · Wᵀ` over `panelRange`, as `computePanels` for fp32 panels.
 ///
 /// 8-row tiles (5 or more rows): per row block, each panel is dequantized whole (`32 · k`
-/// floats) once and every 8-row tile of the block reuses it. Fewer rows (decode): groups of 2 or
-/// 4 panels are dequantized 64 inputs at a time and the partial tiles summed, so the weights
-/// go from memory to L1 to registers once.
+/// floats) once and every 8-row tile of the block reuses it. One or two rows (decode): the
+/// register kernels of MatMulQuantizedKernels.swift decode the codes straight into the FMAs.
+/// Three or four rows: pairs of panels are dequantized 64 inputs at a time into L1 and the
+/// partial tiles of the fp32 4-row kernel summed.
 func computeQuantizedPanels<Sink: TileSink>(
     _ a: UnsafePointer<Float>, lda: Int, rows m: Int, _ panels: QuantizedPanelSet, panelRange: Range<Int>,
     rowBlock: Int, sink: Sink
@@ -44,7 +45,17 @@ func computeQuantizedPanels<Sink: TileSink>(
     }
     guard remainder > 0 else { return }
     let rows = a + tiledRows * lda
-    let group = remainder <= 2 ? 4 : 2
+    if remainder <= 2 {
+        var q = panelRange.lowerBound
+        while q < panelRange.upperBound {
+            let np = min(2, panelRange.upperBound - q)
+            quantizedTile2(rows: remainder, panels: np, rows, lda, panels, panel: q, tile)
+            sink.write(tile, firstRow: tiledRows, rowCount: remainder, firstColumn: q * 32, width: min(np * 32, n - q * 32))
+            q += np
+        }
+        return
+    }
+    let group = 2
     var q = panelRange.lowerBound
     while q < panelRange.upperBound {
         let np = min(group, panelRange.upperBound - q)
@@ -57,11 +68,7 @@ func computeQuantizedPanels<Sink: TileSink>(
                 panels.dequantize(panel: q + i, blocks: firstBlock..<(firstBlock + chunk), into: weights + i * chunkFloats)
             }
             let x = rows + firstBlock * 32
-            if group == 4 {
-                tile2(rows: remainder, panels: np, x, lda, weights, chunkFloats, chunk * 32, tile)
-            } else {
-                tile4(rows: remainder, panels: np, x, lda, weights, chunkFloats, chunk * 32, tile)
-            }
+            tile4(rows: remainder, panels: np, x, lda, weights, chunkFloats, chunk * 32, tile)
             for r in 0..<remainder {
                 addTileRow(tile + r * 128, into: sum + r * 128, count: np * 32)
             }
