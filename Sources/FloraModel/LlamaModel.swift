@@ -23,7 +23,9 @@ struct LlamaLayer: Sendable {
 
 public final class LlamaModel: Sendable {
     public let config: LlamaConfig
-    let embedding: Tensor            // [vocab, hidden]
+    /// `[vocab, hidden]`; nil when the tied LM head holds the same rows quantized (looked up
+    /// one row per token from it, which saves the fp32 table: vocab × hidden floats).
+    let embedding: Tensor?
     let layers: [LlamaLayer]
     let finalNorm: Tensor            // [hidden]
     let lmHead: PackedMatrix         // [vocab, hidden]
@@ -54,7 +56,9 @@ public final class LlamaModel: Sendable {
         func bias(_ name: String, _ count: Int) throws -> Tensor? {
             c.attentionBias ? try load(name, [count]) : nil
         }
-        embedding = try load(LlamaTensorName.embedding, [c.vocabularySize, c.hiddenSize])
+        let tiedHead = c.tieWordEmbeddings || !weights.contains(LlamaTensorName.lmHead)
+        let quantizedTiedHead = tiedHead ? try weights.packedLinear(LlamaTensorName.embedding) : nil
+        embedding = quantizedTiedHead == nil ? try load(LlamaTensorName.embedding, [c.vocabularySize, c.hiddenSize]) : nil
         layers = try (0..<c.layerCount).map { i in
             let name = { (suffix: String) in LlamaTensorName.layer(i, suffix) }
             return LlamaLayer(
@@ -73,11 +77,16 @@ public final class LlamaModel: Sendable {
             )
         }
         finalNorm = try load(LlamaTensorName.finalNorm, [c.hiddenSize])
-        if !c.tieWordEmbeddings, weights.contains(LlamaTensorName.lmHead) {
+        if !tiedHead {
             lmHead = try linear(LlamaTensorName.lmHead, c.vocabularySize, c.hiddenSize)
+        } else if let quantizedTiedHead {
+            guard quantizedTiedHead.outputs == c.vocabularySize, quantizedTiedHead.inputs == c.hiddenSize else {
+                throw ModelError.wrongShape(
+                    source: weights.sourceName, name: LlamaTensorName.embedding, expected: [c.vocabularySize, c.hiddenSize],
+                    found: [quantizedTiedHead.outputs, quantizedTiedHead.inputs])
+            }
+            lmHead = quantizedTiedHead
         } else {
-            // Tied: a quantized embedding also stays quantized as the LM head; the lookup keeps
-            // the fp32 table (vocab × hidden floats).
             lmHead = try linear(LlamaTensorName.embedding, c.vocabularySize, c.hiddenSize, unpacked: embedding)
         }
         adapterShapes = try c.adapterShapes()

@@ -10,8 +10,9 @@
 //
 // where c is the output row within the panel and p the input within the block. The value is
 // W[32q + c, 32b + p] = scale[c] · q (q8_0) or scale[c] · q + min[c] (q4_1): the same fp32 value
-// as BlockFormat.dequantize, because the halves are widened to fp32 exactly and the kernel does
-// the same multiply and add (no fused multiply-add). Padding rows have zero scales and codes.
+// as BlockFormat.dequantize: the halves are widened to fp32 exactly, and scale · q is exact in
+// fp32 (11 + 8 significant bits at most), so a fused multiply-add rounds `scale · q + min` once,
+// as the separate multiply and add do. Padding rows have zero scales and codes.
 
 /// Why a quantized packed matrix cannot be built.
 public struct PackedMatrixError: Error, CustomStringConvertible {
@@ -167,8 +168,9 @@ func dequantizeQ8_0Tile(_ tile: UnsafeRawPointer, into out: UnsafeMutablePointer
     }
 }
 
-/// One Q4_1 tile → `out[p·32 + c] = scale[c] · q + min[c]` (a multiply, then an add: no fused
-/// multiply-add, to match `BlockFormat.dequantize` bit for bit).
+/// One Q4_1 tile → `out[p·32 + c] = scale[c] · q + min[c]`, bit for bit as `BlockFormat.dequantize`
+/// (which multiplies, then adds): the scale is a widened half and q < 16, so `scale · q` is exact
+/// and the fused multiply-add rounds once, to the same value.
 @inline(never)
 func dequantizeQ4_1Tile(_ tile: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
     let scales = tile.assumingMemoryBound(to: Float.self)
@@ -184,8 +186,38 @@ func dequantizeQ4_1Tile(_ tile: UnsafeRawPointer, into out: UnsafeMutablePointer
                 converted[j + 16] = Float(row[j] >> 4)
             }
             let base = converted.baseAddress!
-            store16(d0 * loadUnaligned16(base) + m0, target)
-            store16(d1 * loadUnaligned16(base + 16) + m1, target + 16)
+            store16(m0.addingProduct(loadUnaligned16(base), d0), target)
+            store16(m1.addingProduct(loadUnaligned16(base + 16), d1), target + 16)
+        }
+    }
+}
+
+extension PackedMatrix {
+    /// Writes row `j` of W (`inputs` floats, dequantized when the panels are quantized) to
+    /// `destination`: an embedding lookup on a tied LM head without an fp32 copy of the table.
+    public func copyRow(_ j: Int, into destination: UnsafeMutablePointer<Float>) {
+        precondition(j >= 0 && j < outputs, "row \(j) of a \(outputs)-row matrix")
+        let c = j % 32
+        if format == .f32 {
+            let panel = panels.pointer + (j / 32) * 32 * inputs
+            for p in 0..<inputs { destination[p] = panel[p * 32 + c] }
+            return
+        }
+        let set = QuantizedPanelSet(self)
+        for b in 0..<(inputs / 32) {
+            let tile = set.base + (j / 32) * set.panelBytes + b * set.tileBytes
+            let scales = tile.assumingMemoryBound(to: Float.self)
+            let out = destination + b * 32
+            if format == .q8_0 {
+                let codes = (tile + 128).assumingMemoryBound(to: Int8.self)
+                for p in 0..<32 { out[p] = scales[c] * Float(codes[p * 32 + c]) }
+            } else {
+                let codes = (tile + 256).assumingMemoryBound(to: UInt8.self)
+                for p in 0..<32 {
+                    let byte = codes[p * 16 + c % 16]
+                    out[p] = scales[c] * Float(c < 16 ? byte & 0x0F : byte >> 4) + scales[32 + c]
+                }
+            }
         }
     }
 }

@@ -114,6 +114,18 @@ private let shapes: [(outputs: Int, inputs: Int)] = [(576, 576), (1536, 576), (5
         }
     }
 
+    @Test(arguments: [BlockFormat.f32, .q8_0, .q4_1])
+    func copyingARowGivesTheUnpackedRow(format: BlockFormat) throws {
+        let weight = QuantizedWeight(outputs: 70, inputs: 96, format: format == .f32 ? .q8_0 : format, seed: 9)
+        let packed = format == .f32 ? PackedMatrix(weight.dequantized) : try weight.packed(format)
+        let unpacked = packed.unpacked().toArray()
+        let row = Tensor(zeros: [96])
+        for j in [0, 1, 15, 16, 17, 31, 32, 69] {
+            packed.copyRow(j, into: row.pointer)
+            #expect(row.toArray() == Array(unpacked[j * 96 ..< (j + 1) * 96]), "row \(j)")
+        }
+    }
+
     @Test func quantizedPackingRefusesWhatItCannotHold() {
         let bytes = [UInt8](repeating: 0, count: 34 * 4)
         bytes.withUnsafeBytes { raw in
