@@ -1,19 +1,17 @@
-// The product against quantized panels (QuantizedPanels.swift): the weights are dequantized
-// inside the product into this thread's L1/L2 scratch, in the fp32 panel layout, and the fp32
-// register tiles of MatMulKernels.swift run on them. The result equals the product with the
-// dequantized fp32 weight up to summation order.
-
-/// k-blocks dequantized at a time for 3–4 rows: 2 panels × 64 inputs = 16 KB, which
-/// stays in L1 while the tile kernel reads it back.
-private let fewRowChunkBlocks = 2
+// The product against quantized panels (QuantizedPanels.swift). For 5 or more rows the weights
+// are dequantized inside the product into this thread's L2 scratch, in the fp32 panel layout, and
+// the fp32 register tiles of MatMulKernels.swift run on them; fewer rows decode in registers.
+// The result is bit for bit the product with the dequantized fp32 weight (same values, same
+// summation order).
 
 /// `sink ← a · Wᵀ` over `panelRange`, as `computePanels` for fp32 panels.
 ///
 /// 8-row tiles (5 or more rows): per row block, each panel is dequantized whole (`32 · k`
-/// floats) once and every 8-row tile of the block reuses it. One or two rows (decode): the
-/// register kernels of MatMulQuantizedKernels.swift decode the codes straight into the FMAs.
-/// Three or four rows: pairs of panels are dequantized 64 inputs at a time into L1 and the
-/// partial tiles of the fp32 4-row kernel summed.
+/// floats) once and every 8-row tile of the block reuses it. The 1–4 remaining rows (decode):
+/// the two-row register kernels of MatMulQuantizedKernels.swift decode the codes straight into
+/// the FMAs. Every path sums each output over p = 0 ..< k in order in one FMA chain, as the fp32
+/// kernels do, so a row's result is bit for bit the same whatever other rows share the call
+/// (continuous batching must not change a sequence's tokens).
 func computeQuantizedPanels<Sink: TileSink>(
     _ a: UnsafePointer<Float>, lda: Int, rows m: Int, _ panels: QuantizedPanelSet, panelRange: Range<Int>,
     rowBlock: Int, sink: Sink
@@ -23,10 +21,9 @@ func computeQuantizedPanels<Sink: TileSink>(
     let kBlocks = k / 32
     let remainder = m % 8 < 5 ? m % 8 : 0
     let tiledRows = m - remainder
-    let weightFloats = max(tiledRows > 0 ? 32 * k : 0, 4 * fewRowChunkBlocks * 1024)
-    let weights = ThreadScratch.weightFloats(weightFloats + 2 * 1024)
+    let weightFloats = tiledRows > 0 ? 32 * k : 0
+    let weights = ThreadScratch.weightFloats(weightFloats + 1024)
     let tile = weights + weightFloats      // [8, 128]
-    let sum = tile + 1024                  // [8, 128]
     var blockStart = 0
     while blockStart < tiledRows {
         let blockEnd = min(tiledRows, blockStart + rowBlock)
@@ -45,47 +42,15 @@ func computeQuantizedPanels<Sink: TileSink>(
     }
     guard remainder > 0 else { return }
     let rows = a + tiledRows * lda
-    if remainder <= 2 {
-        var q = panelRange.lowerBound
-        while q < panelRange.upperBound {
-            let np = min(2, panelRange.upperBound - q)
-            quantizedTile2(rows: remainder, panels: np, rows, lda, panels, panel: q, tile)
-            sink.write(tile, firstRow: tiledRows, rowCount: remainder, firstColumn: q * 32, width: min(np * 32, n - q * 32))
-            q += np
-        }
-        return
-    }
-    let group = 2
     var q = panelRange.lowerBound
     while q < panelRange.upperBound {
-        let np = min(group, panelRange.upperBound - q)
-        for r in 0..<remainder { (sum + r * 128).update(repeating: 0, count: np * 32) }
-        var firstBlock = 0
-        while firstBlock < kBlocks {
-            let chunk = min(fewRowChunkBlocks, kBlocks - firstBlock)
-            let chunkFloats = chunk * 1024
-            for i in 0..<np {
-                panels.dequantize(panel: q + i, blocks: firstBlock..<(firstBlock + chunk), into: weights + i * chunkFloats)
-            }
-            let x = rows + firstBlock * 32
-            tile4(rows: remainder, panels: np, x, lda, weights, chunkFloats, chunk * 32, tile)
-            for r in 0..<remainder {
-                addTileRow(tile + r * 128, into: sum + r * 128, count: np * 32)
-            }
-            firstBlock += chunk
+        let np = min(2, panelRange.upperBound - q)
+        quantizedTile2(rows: min(2, remainder), panels: np, rows, lda, panels, panel: q, tile)
+        if remainder > 2 {
+            quantizedTile2(rows: remainder - 2, panels: np, rows + 2 * lda, lda, panels, panel: q, tile + 2 * 128)
         }
-        sink.write(sum, firstRow: tiledRows, rowCount: remainder, firstColumn: q * 32, width: min(np * 32, n - q * 32))
+        sink.write(tile, firstRow: tiledRows, rowCount: remainder, firstColumn: q * 32, width: min(np * 32, n - q * 32))
         q += np
-    }
-}
-
-/// `target[c] += source[c]` for c < count (a multiple of 32, 64-byte aligned rows).
-@inline(__always)
-private func addTileRow(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
-    var c = 0
-    while c < count {
-        store16(load16(target + c) + load16(source + c), target + c)
-        c += 16
     }
 }
 

@@ -64,6 +64,28 @@ private let shapes: [(outputs: Int, inputs: Int)] = [(576, 576), (1536, 576), (5
     }
 
     @Test(arguments: formats)
+    func everyRowGetsTheBitsOfTheFP32ProductWhateverTheBatch(format: BlockFormat) throws {
+        let shape = (outputs: 200, inputs: 160)
+        let weight = QuantizedWeight(outputs: shape.outputs, inputs: shape.inputs, format: format, seed: 77)
+        let packed = try weight.packed(format)
+        let fp32 = PackedMatrix(weight.dequantized)
+        var random = TestRandom(seed: 78)
+        let x = random.tensor([13, shape.inputs])
+        let single = Tensor(zeros: [1, shape.outputs])
+        for rows in 1...13 {
+            let y = Tensor(zeros: [rows, shape.outputs])
+            MatMul.multiply(x.pointer, rows: rows, packed, into: y.pointer)
+            let expected = Tensor(zeros: [rows, shape.outputs])
+            MatMul.multiply(x.pointer, rows: rows, fp32, into: expected.pointer)
+            #expect(y.toArray() == expected.toArray(), "\(rows) rows")
+            for r in 0..<rows {
+                MatMul.multiply(x.pointer + r * shape.inputs, rows: 1, packed, into: single.pointer)
+                #expect(Array(y.toArray()[r * shape.outputs ..< (r + 1) * shape.outputs]) == single.toArray(), "row \(r) of \(rows)")
+            }
+        }
+    }
+
+    @Test(arguments: formats)
     func theFusedExpandedProductWorksOnQuantizedPanels(format: BlockFormat) throws {
         for (tokens, ranks) in [(1, [1]), (3, [0, 2]), (8, [4, 0, 1, 3]), (17, [9])] {
             for shape in [(outputs: 576, inputs: 576), (outputs: 70, inputs: 64)] {
