@@ -34,6 +34,8 @@ public struct KernelBenchmark: Sendable {
     public var repeats: Int
     public var minimumRepeatSeconds: Double
     public var parallelism: Parallelism
+    /// How the weights are stored: `.f32` panels, or `.q8_0` / `.q4_1` quantized panels.
+    public var weightFormat: BlockFormat = .f32
 
     /// `quick` keeps the whole run well under a minute on two cores.
     public init(quick: Bool, parallelism: Parallelism = .automatic) {
@@ -47,7 +49,7 @@ public struct KernelBenchmark: Sendable {
     /// Runs everything and hands each finished line to `print`.
     public func run(print: (String) -> Void) {
         let cores = ParallelRegion.coreCount
-        print("Flora kernels: fp32 y = x·Wᵀ, packed 32-column panels, SIMD16 tiles, \(cores) cores, parallelism \(parallelism)")
+        print("Flora kernels: \(weightFormat) weights, y = x·Wᵀ, packed 32-column panels, SIMD16 tiles, \(cores) cores, parallelism \(parallelism)")
         print("Medians of \(repeats) repeats. The machine may be shared: figures are depressed when others run.")
         let single = measurePeak(threads: 1)
         let all = measurePeak(threads: cores)
@@ -67,7 +69,7 @@ public struct KernelBenchmark: Sendable {
                 let seconds = timeMultiply(shape: shape, rows: rows)
                 let gflops = 2 * Double(rows * shape.outputs * shape.inputs) / seconds / 1e9
                 line += pad(String(format: "%.1f", gflops), 10)
-                if rows == 1 { oneRowBandwidth = Double(shape.outputs * shape.inputs * 4) / seconds / 1e9 }
+                if rows == 1 { oneRowBandwidth = Double(shape.outputs * shape.inputs) * bytesPerWeight / seconds / 1e9 }
             }
             line += pad(oneRowBandwidth.map { String(format: "%.1f", $0) } ?? "-", 12)
             line += pad(String(format: "%.1f", measureReadBandwidth(floats: shape.outputs * shape.inputs)), 11)
@@ -132,14 +134,14 @@ public struct KernelBenchmark: Sendable {
     }
 
     func timeMultiply(shape: Shape, rows: Int) -> Double {
-        let w = PackedMatrix(randomWeight(shape))
+        let w = randomPacked(shape)
         let x = Tensor(random: [rows, shape.inputs], seed: 2)
         let y = Tensor(zeros: [rows, shape.outputs])
         return median { MatMul.multiply(x.pointer, rows: rows, w, into: y.pointer, parallelism: parallelism) }
     }
 
     func timeExpanded(shape: Shape, rows: Int) -> Double {
-        let w = PackedMatrix(randomWeight(shape))
+        let w = randomPacked(shape)
         let x = Tensor(random: [rows, shape.inputs], seed: 2)
         let y = Tensor(zeros: [rows, shape.outputs])
         let a = Tensor(random: [shape.inputs], seed: 3)
@@ -165,7 +167,7 @@ public struct KernelBenchmark: Sendable {
     }
 
     func timeTransposed(shape: Shape, rows: Int) -> Double {
-        let w = PackedMatrix(randomWeight(shape))
+        let w = randomPacked(shape)
         let dy = Tensor(random: [rows, shape.outputs], seed: 2)
         let dx = Tensor(zeros: [rows, shape.inputs])
         return median { MatMul.multiplyTransposedWeight(dy.pointer, rows: rows, w, into: dx.pointer, parallelism: parallelism) }
@@ -182,6 +184,24 @@ public struct KernelBenchmark: Sendable {
 
     func randomWeight(_ shape: Shape) -> Tensor {
         Tensor(random: [shape.outputs, shape.inputs], seed: 1)
+    }
+
+    /// The random weight packed in `weightFormat` (the model shapes all have inputs in blocks of 32).
+    func randomPacked(_ shape: Shape) -> PackedMatrix {
+        let weight = randomWeight(shape)
+        guard weightFormat != .f32,
+              let packed = try? PackedMatrix(quantizing: weight.pointer, outputs: shape.outputs, inputs: shape.inputs, format: weightFormat)
+        else { return PackedMatrix(weight) }
+        return packed
+    }
+
+    /// Bytes the 1-row product streams per weight: fp32, or a quantized tile's share.
+    var bytesPerWeight: Double {
+        switch weightFormat {
+        case .q8_0: 1152.0 / 1024
+        case .q4_1: 768.0 / 1024
+        default: 4
+        }
     }
 
     // MARK: Peaks

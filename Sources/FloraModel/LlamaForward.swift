@@ -35,7 +35,11 @@ extension LlamaModel {
 
         let hidden = scratch.hidden.pointer       // [T, hidden]
         for (i, token) in batch.tokens.enumerated() {
-            (hidden + i * c.hiddenSize).update(from: embedding.pointer + Int(token) * c.hiddenSize, count: c.hiddenSize)
+            if let embedding {
+                (hidden + i * c.hiddenSize).update(from: embedding.pointer + Int(token) * c.hiddenSize, count: c.hiddenSize)
+            } else {
+                lmHead.copyRow(Int(token), into: hidden + i * c.hiddenSize)
+            }
         }
         for (index, layer) in layers.enumerated() {
             attentionBlock(layer, index: index, batch: batch, cache: cache, scratch: scratch, linear: linear)

@@ -14,7 +14,8 @@ extension MatMul {
     /// split the columns of dx. For 7 columns at a time, the 16 floats of each half-panel are
     /// first copied side by side into scratch, `[halves, 7, 16]`, up to 48 halves (21 KB) before
     /// the sums carry on: read in place, from panels a multiple of 4 KB apart, they would all
-    /// fall into the same few L1 sets.
+    /// fall into the same few L1 sets. Quantized weights are dequantized to an fp32 copy first,
+    /// on every call.
     public static func multiplyTransposedWeight(
         _ dy: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, into dx: UnsafeMutablePointer<Float>,
         parallelism: Parallelism = .automatic
@@ -22,6 +23,8 @@ extension MatMul {
         let n = w.outputs
         let k = w.inputs
         guard rows > 0, k > 0 else { return }
+        // Quantized weights: an fp32 copy per call (the training path; correctness first).
+        let w = w.dequantized()
         let columnBlocks = (k + 6) / 7
         let fullHalves = n / 16
         let tail = n % 16

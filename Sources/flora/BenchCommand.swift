@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "kernels",
-            abstract: "GFLOP/s of the fp32 matrix-product kernels at SmolLM2-135M's shapes, beside the measured FMA peak."
+            abstract: "GFLOP/s of the matrix-product kernels (fp32 or quantized weights) at SmolLM2-135M's shapes, beside the measured FMA peak."
         )
 
         @Flag(help: "Fewer and shorter repeats: the whole run takes well under a minute.")
@@ -29,6 +29,9 @@ struct Bench: ParsableCommand {
         @Option(help: "Comma-separated layers to measure: q/o, k/v, gate/up, down, lm-head (default all).")
         var layers: String?
 
+        @Option(help: "Weight storage: f32 (default), q8_0 or q4_1 (quantized panels, dequantized inside the kernel).")
+        var weights = "f32"
+
         func run() throws {
             let choice: Parallelism
             switch parallelism {
@@ -41,6 +44,10 @@ struct Bench: ParsableCommand {
                 choice = .parts(parts)
             }
             var benchmark = KernelBenchmark(quick: quick, parallelism: choice)
+            guard let format = BlockFormat(rawValue: weights), format == .f32 || PackedMatrix.quantizedFormats.contains(format) else {
+                throw ValidationError("--weights must be f32, q8_0 or q4_1, got '\(weights)'")
+            }
+            benchmark.weightFormat = format
             if let rows {
                 let counts = rows.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
                 guard !counts.isEmpty, counts.allSatisfy({ $0 > 0 }) else {
