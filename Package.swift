@@ -35,12 +35,12 @@ let package = Package(
             ]
         ),
         // Shared by the test targets: where the real model, the golden files and scratch live.
-        .target(name: "FloraTestSupport", path: "Tests/FloraTestSupport"),
+        .target(name: "FloraTestSupport", dependencies: ["FloraModel", "FloraTokenizer", "FloraAdapters", "FloraTensor"], path: "Tests/FloraTestSupport"),
         .testTarget(name: "FloraTensorTests", dependencies: ["FloraTestSupport", "FloraTensor"]),
         .testTarget(name: "FloraFormatsTests", dependencies: ["FloraTestSupport", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats"]),
         .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraFormats", "FloraTensor"]),
-        .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraTensor"]),
+        .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
         .testTarget(name: "FloraTrainingTests", dependencies: ["FloraTestSupport", "FloraTraining", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]

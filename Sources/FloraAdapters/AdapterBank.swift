@@ -70,14 +70,24 @@ public final class AdapterBank {
     /// Puts `weights` into the lowest free slot. Throws, leaving the bank unchanged, when every
     /// slot is taken or the adapter was built for other dimensions.
     public func install(_ weights: AdapterWeights) throws -> AdapterSlot {
-        guard weights.shapes == shapes else {
-            throw AdapterError.shapeMismatch(adapter: weights.name, expected: "\(shapes)", found: "\(weights.shapes)")
-        }
         guard let free = resident.firstIndex(where: { $0 == nil }) else {
             throw AdapterError.bankFull(adapter: weights.name, capacity: capacity)
         }
-        resident[free] = weights
+        try install(weights, at: AdapterSlot(free))
         return AdapterSlot(free)
+    }
+
+    /// Puts `weights` into `slot`, which must be empty: the engine's adapter cache decides the
+    /// slot. Throws, leaving the bank unchanged, for a taken or out-of-range slot or other dimensions.
+    public func install(_ weights: AdapterWeights, at slot: AdapterSlot) throws {
+        guard weights.shapes == shapes else {
+            throw AdapterError.shapeMismatch(adapter: weights.name, expected: "\(shapes)", found: "\(weights.shapes)")
+        }
+        guard slot >= 0, Int(slot) < capacity, resident[Int(slot)] == nil else {
+            throw AdapterError.invalidSlot(slot: slot, expected: "an empty slot in 0..<\(capacity)")
+        }
+        resident[Int(slot)] = weights
+        plan.invalidate()
     }
 
     /// Empties `slot` and returns what it held (nil if it was empty or out of range). A batch

@@ -73,9 +73,16 @@ public final class LlamaModel: Sendable {
         } else {
             lmHead = PackedMatrix(embedding)
         }
-        adapterShapes = try AdapterTargetShapes.llama(
-            layers: c.layerCount, hiddenSize: c.hiddenSize, attentionHeads: c.headCount, keyValueHeads: c.kvHeadCount,
-            headDimension: c.headDim, intermediateSize: c.intermediateSize)
+        adapterShapes = try c.adapterShapes()
         rotary = RotaryTable(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling, maxPositions: c.contextLength)
+    }
+}
+
+extension LlamaConfig {
+    /// The shapes of the linear layers adapters may target.
+    public func adapterShapes() throws -> AdapterTargetShapes {
+        try AdapterTargetShapes.llama(
+            layers: layerCount, hiddenSize: hiddenSize, attentionHeads: headCount, keyValueHeads: kvHeadCount,
+            headDimension: headDim, intermediateSize: intermediateSize)
     }
 }

@@ -24,8 +24,10 @@ public final class PagedKVCache {
         self.kvHeadCount = config.kvHeadCount
         self.headDim = config.headDim
         let floats = blockCount * blockSize * config.kvDim
-        keys = (0..<config.layerCount).map { _ in FloatBuffer(count: floats) }
-        values = (0..<config.layerCount).map { _ in FloatBuffer(count: floats) }
+        // Every slot is written before it is read (a position's keys and values are stored
+        // before attention reads them), so the pool needs no zeroing.
+        keys = (0..<config.layerCount).map { _ in FloatBuffer(uninitializedCount: floats) }
+        values = (0..<config.layerCount).map { _ in FloatBuffer(uninitializedCount: floats) }
     }
 
     /// Blocks needed to hold `tokens` positions.

@@ -17,6 +17,15 @@ public final class FloatBuffer: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: max(count, 16))
     }
 
+    /// Storage whose contents are unspecified until written: large pools (the KV cache) cost
+    /// no page faults for memory they never touch.
+    public init(uninitializedCount count: Int) {
+        precondition(count >= 0, "FloatBuffer count must be non-negative, got \(count)")
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 16))
+    }
+
     public convenience init(_ values: [Float]) {
         self.init(count: values.count)
         values.withUnsafeBufferPointer { source in

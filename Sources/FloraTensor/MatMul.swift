@@ -1,80 +1,111 @@
-// Flora's matrix products: y = x Wᵀ for a batch of rows against one packed weight.
-
-/// Rows of an fLoRA-style expanded product (DESIGN.md section 1): expanded row `e` reads input
-/// row `inputRow[e]` scaled element-wise by `inputScale[e]` (k floats, or nil for ones), and adds
-/// `factor[e] · outputScale[e] ∘ (W · row)` into output row `outputRow[e]` (n floats, nil for
-/// ones). Rows sharing an output row are contiguous. All arrays hold `count` entries and belong
-/// to the caller, which reuses them from step to step.
-public struct RowExpansion {
-    public var count: Int
-    public var inputRow: UnsafeMutablePointer<Int32>
-    public var inputScale: UnsafeMutablePointer<UnsafePointer<Float>?>
-    public var outputRow: UnsafeMutablePointer<Int32>
-    public var outputScale: UnsafeMutablePointer<UnsafePointer<Float>?>
-    public var factor: UnsafeMutablePointer<Float>
-
-    public init(
-        count: Int,
-        inputRow: UnsafeMutablePointer<Int32>,
-        inputScale: UnsafeMutablePointer<UnsafePointer<Float>?>,
-        outputRow: UnsafeMutablePointer<Int32>,
-        outputScale: UnsafeMutablePointer<UnsafePointer<Float>?>,
-        factor: UnsafeMutablePointer<Float>
-    ) {
-        self.count = count
-        self.inputRow = inputRow
-        self.inputScale = inputScale
-        self.outputRow = outputRow
-        self.outputScale = outputScale
-        self.factor = factor
-    }
-}
+// Flora's matrix products: y = x Wᵀ for a batch of rows against one packed weight, and the fused
+// fLoRA product (DESIGN.md sections 1, 3 and 9). Own kernels, no BLAS: the register tiles are in
+// MatMulKernels.swift, the blocking in MatMulDriver.swift, the naive references in
+// MatMulReference.swift.
 
 public enum MatMul {
-    /// `y[i, j] = Σ_p x[i, p] · W[j, p]` for `i < rows`, `j < W.outputs`; `x` is `[rows, W.inputs]`,
-    /// `y` is `[rows, W.outputs]`, both contiguous. PLACEHOLDER: naive loop until the packed kernel lands.
+    /// Calls below this many floating-point operations run on the calling thread. With the
+    /// workers hot a region costs well under a microsecond, so splitting pays from a few
+    /// microseconds of work (measured with `flora bench kernels` and serial/parallel pairs).
+    public static let parallelFlops = 1_000_000
+
+    /// `y = x · Wᵀ`. `x` is `[rows, W.inputs]`, `y` is `[rows, W.outputs]`, both contiguous
+    /// row-major; `y` is overwritten. As a plain loop:
+    ///
+    ///     for i in 0..<rows, j in 0..<n { y[i·n + j] = Σ_{p<k} x[i·k + p] · W[j, p] }
     public static func multiply(_ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>) {
-        MatMulReference.multiply(x, rows: rows, weight: w.weight.pointer, outputs: w.outputs, inputs: w.inputs, into: y)
+        multiply(x, rows: rows, w, into: y, parallelism: .automatic)
     }
 
-    /// The expanded product of `RowExpansion`; adds into `y` (`[outputRows, W.outputs]`), which the
-    /// caller zeroes or fills first. PLACEHOLDER: naive loop until the fused kernel lands.
-    public static func multiplyExpanded(_ x: UnsafePointer<Float>, _ rows: RowExpansion, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>) {
-        MatMulReference.multiplyExpanded(x, rows, weight: w.weight.pointer, outputs: w.outputs, inputs: w.inputs, into: y)
-    }
-}
-
-/// Naive references of the kernels in `MatMul`, for tests. Plain loops, double accumulation.
-public enum MatMulReference {
+    /// `multiply(_:rows:_:into:)` with an explicit thread count (benchmarks and tests).
     public static func multiply(
-        _ x: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>, outputs: Int, inputs: Int,
-        into y: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>,
+        parallelism: Parallelism
     ) {
-        for i in 0..<rows {
-            for j in 0..<outputs {
-                var sum = 0.0
-                for p in 0..<inputs { sum += Double(x[i * inputs + p]) * Double(weight[j * inputs + p]) }
-                y[i * outputs + j] = Float(sum)
-            }
+        let n = w.outputs
+        let k = w.inputs
+        guard rows > 0, n > 0 else { return }
+        let parts = ParallelRegion.parts(
+            for: parallelism, flops: 2 * rows * n * k, maximumParts: w.panelCount, automaticThreshold: parallelFlops)
+        let x = SendablePointer(x)
+        let y = SendablePointer(y)
+        ParallelRegion.run(parts: parts) { part in
+            let panels = PanelSet(w)
+            let range = ParallelRegion.share(part, of: parts, total: panels.count)
+            computePanels(
+                x.pointer, lda: k, rows: rows, panels, panelRange: range,
+                rowBlock: rowBlock(inputs: k, panels: range.count), sink: StoreSink(y: y.pointer, rowStride: n))
         }
     }
 
+    /// The expanded product of `RowExpansion`, fused: adds into `y` (`[outputRows, W.outputs]`),
+    /// which the caller zeroes or fills first. As a plain loop:
+    ///
+    ///     for e in 0..<rows.count, j in 0..<n {
+    ///         let s = Σ_{p<k} x[inputRow[e]·k + p] · inputScale[e][p] · W[j, p]     // nil scale = 1
+    ///         y[outputRow[e]·n + j] += factor[e] · outputScale[e][j] · s             // nil scale = 1
+    ///     }
+    ///
+    /// The input scale is applied while the rows are copied into scratch (once per call and
+    /// thread); the output scale and factor when each finished tile is stored. Threads split the
+    /// output columns, so rows that share an output row never race.
+    public static func multiplyExpanded(_ x: UnsafePointer<Float>, _ rows: RowExpansion, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>) {
+        multiplyExpanded(x, rows, w, into: y, parallelism: .automatic)
+    }
+
+    /// `multiplyExpanded(_:_:_:into:)` with an explicit thread count (benchmarks and tests).
     public static func multiplyExpanded(
-        _ x: UnsafePointer<Float>, _ rows: RowExpansion, weight: UnsafePointer<Float>, outputs: Int, inputs: Int,
-        into y: UnsafeMutablePointer<Float>
+        _ x: UnsafePointer<Float>, _ rows: RowExpansion, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>,
+        parallelism: Parallelism
     ) {
-        for e in 0..<rows.count {
-            let source = x + Int(rows.inputRow[e]) * inputs
-            let target = y + Int(rows.outputRow[e]) * outputs
-            for j in 0..<outputs {
-                var sum = 0.0
-                for p in 0..<inputs {
-                    let scale = rows.inputScale[e].map { Double($0[p]) } ?? 1
-                    sum += Double(source[p]) * scale * Double(weight[j * inputs + p])
+        let n = w.outputs
+        let k = w.inputs
+        let count = rows.count
+        guard count > 0, n > 0 else { return }
+        let parts = ParallelRegion.parts(
+            for: parallelism, flops: 2 * count * n * k, maximumParts: w.panelCount, automaticThreshold: parallelFlops)
+        let x = SendablePointer(x)
+        let y = SendablePointer(y)
+        let inputRow = SendablePointer(rows.inputRow)
+        let inputScale = SendablePointer(rows.inputScale)
+        let outputRow = SendablePointer(rows.outputRow)
+        let outputScale = SendablePointer(rows.outputScale)
+        let factor = SendablePointer(rows.factor)
+        ParallelRegion.run(parts: parts) { part in
+            // Every part scales its own copy of the rows: a few µs, against the cross-core
+            // traffic of reading rows that another core has just written.
+            let scaled = ThreadScratch.floats(count * k)  // [count, k]: the expanded input rows
+            for e in 0..<count {
+                let source = x.pointer + Int(inputRow.pointer[e]) * k
+                let target = scaled + e * k
+                if let scale = inputScale.pointer[e] {
+                    multiplyElementwise(source, scale, into: target, count: k)
+                } else {
+                    target.update(from: source, count: k)
                 }
-                let outScale = rows.outputScale[e].map { $0[j] } ?? 1
-                target[j] += rows.factor[e] * outScale * Float(sum)
             }
+            let range = ParallelRegion.share(part, of: parts, total: w.panelCount)
+            let sink = ExpandedSink(
+                y: y.pointer, outputs: n, outputRow: outputRow.pointer, outputScale: outputScale.pointer, factor: factor.pointer)
+            computePanels(
+                scaled, lda: k, rows: count, PanelSet(w), panelRange: range,
+                rowBlock: rowBlock(inputs: k, panels: range.count), sink: sink)
+        }
+    }
+
+    /// `target[p] = source[p] · scale[p]` for `p < count`.
+    @inline(__always)
+    static func multiplyElementwise(
+        _ source: UnsafePointer<Float>, _ scale: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        var p = 0
+        while p + 16 <= count {
+            store16(loadUnaligned16(source + p) * loadUnaligned16(scale + p), target + p)
+            p += 16
+        }
+        while p < count {
+            target[p] = source[p] * scale[p]
+            p += 1
         }
     }
 }

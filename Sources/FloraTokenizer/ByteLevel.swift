@@ -6,7 +6,7 @@
 
 /// The byte ↔ character table of byte-level BPE.
 public enum ByteLevel {
-    /// `character[b]` is the vocabulary character that stands for byte `b`.
+    /// `characters[b]` is the vocabulary character that stands for byte `b`.
     public static let characters: [Unicode.Scalar] = {
         var table = [Unicode.Scalar](repeating: "\0", count: 256)
         var next: UInt32 = 256

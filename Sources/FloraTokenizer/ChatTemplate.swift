@@ -52,6 +52,12 @@ extension Tokenizer {
         }
     }
 
+    /// The token ids of the chat prompt: `applyChatTemplate`, then `encode` with special tokens parsed.
+    public func encodeChat(messages: [ChatMessage], addGenerationPrompt: Bool,
+                           extraContext: [String: JinjaValue] = [:]) throws -> [Int] {
+        encode(try applyChatTemplate(messages: messages, addGenerationPrompt: addGenerationPrompt, extraContext: extraContext))
+    }
+
     /// ChatML, the format of models without a template of their own:
     /// `<|im_start|>{role}\n{content}<|im_end|>\n` per message, then `<|im_start|>assistant\n`.
     public static func chatML(messages: [ChatMessage], addGenerationPrompt: Bool) -> String {

@@ -100,8 +100,10 @@ public enum SplitPattern: String, Sendable, CaseIterable {
         func letter(_ k: Int) -> UInt32? {
             guard k < end else { return nil }
             let value = text.scalars[k].value
-            if ignoringCase, (0x41...0x5A).contains(value) { return value + 0x20 }
-            return value
+            guard ignoringCase else { return value }
+            if (0x41...0x5A).contains(value) { return value + 0x20 }
+            // Unicode simple case folding, as the regex engines apply (?i): long s folds to s.
+            return value == 0x17F ? 0x73 : value
         }
         guard let first = letter(i + 1) else { return nil }
         switch Unicode.Scalar(first) {

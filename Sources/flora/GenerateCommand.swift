@@ -1,17 +1,23 @@
 import ArgumentParser
+import FloraAdapters
 import FloraEngine
 import FloraModel
 import FloraTokenizer
 import Foundation
+import Synchronization
 
-struct Generate: ParsableCommand {
+struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate text for one or more prompts, run together in one batch.")
+        abstract: "Generate text for one or more prompts, served together by the continuous-batching engine.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var engineOptions: EngineOptions
 
     @Option(name: .long, help: "A prompt (repeat for several; they run together in one batch).")
     var prompt: [String] = []
+
+    @Option(name: .long, help: "The adapter of each --prompt, by position (one --use applies to all; 'base' is none).")
+    var use: [String] = []
 
     @Option(name: .long, help: "A file with one prompt per line: a JSON string, or {\"prompt\": \"...\", \"adapter\": \"NAME\"}.")
     var promptsFile: String?
@@ -40,59 +46,86 @@ struct Generate: ParsableCommand {
     @Option(name: .long, help: "With --format json: report the N most likely tokens at each step (0-20).")
     var logprobs: Int = 0
 
-    @Option(name: .long, help: "Most tokens computed in one forward pass.")
-    var maxBatchTokens: Int = 512
-
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func validate() throws {
         if prompt.isEmpty && promptsFile == nil { throw ValidationError("give at least one --prompt or a --prompts-file") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1, got \(maxTokens)") }
-        if maxBatchTokens < 1 { throw ValidationError("--max-batch-tokens must be at least 1, got \(maxBatchTokens)") }
+        if !use.isEmpty && use.count != 1 && use.count != prompt.count {
+            throw ValidationError("give one --use for all prompts or one per --prompt (\(prompt.count)), got \(use.count)")
+        }
     }
 
-    func run() throws {
+    func run() async throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
         guard let model = loaded.model else { throw ValidationError("the model has no weights") }
         let tokenizer = loaded.tokenizer
-        let texts = try prompt + promptsFileEntries().map(\.prompt)
+        let statistics = StepStatistics()
+        let engine = try Engine(model: model, tokenizer: tokenizer, config: engineOptions.engineConfig) { event in
+            statistics.record(event)
+        }
+        for (name, path) in try engineOptions.namedAdapters() {
+            _ = try AdapterLoader.load(folder: path, name: name, shapes: model.adapterShapes)  // refuse a bad folder now, not mid-run
+            try await engine.registerAdapter(name: name, path: path)
+        }
+        let entries = prompt.enumerated().map { i, text in
+            PromptEntry(prompt: text, adapter: use.isEmpty ? nil : use[use.count == 1 ? 0 : i])
+        } + (try promptsFileEntries())
         let parameters = SamplingParameters(
             temperature: temperature, topK: topK, topP: topP, seed: seed, maxTokens: maxTokens, logprobs: logprobs)
         try parameters.validate()
-        let requests = try texts.map { text in
-            let rendered = chat ? try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: text)], addGenerationPrompt: true) : text
-            return GenerationRequest(promptTokens: tokenizer.encode(rendered).map(Int32.init), parameters: parameters)
+        var requests: [EngineRequest] = []
+        for entry in entries {
+            let rendered = chat ? try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: entry.prompt)], addGenerationPrompt: true) : entry.prompt
+            let adapter = entry.adapter == "base" ? nil : entry.adapter
+            if let adapter, !(await engine.isRegistered(adapter: adapter)) {
+                throw ValidationError("adapter '\(adapter)' is not registered (register it with --adapter \(adapter)=PATH)")
+            }
+            requests.append(EngineRequest(promptTokens: tokenizer.encode(rendered).map(Int32.init), parameters: parameters, adapterName: adapter))
         }
-        let generator = BatchGenerator(model: model, stopTokenIds: Set(tokenizer.stopTokenIds.map(Int32.init)), maxBatchTokens: maxBatchTokens)
         let streaming = format == .text && requests.count == 1
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-        let results = try generator.generate(requests) { _, sampled in
-            guard streaming, !tokenizer.stopTokenIds.contains(Int(sampled.token)) else { return }
-            let piece = detokenizer.append(Int(sampled.token))
-            if !piece.isEmpty { FileHandle.standardOutput.write(Data(piece.utf8)) }
+        let results = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask {
+                    var completion = Completion(promptIds: request.promptTokens)
+                    for try await piece in engine.generate(request) {
+                        completion.tokens += piece.tokens
+                        completion.text += piece.text
+                        if let reason = piece.finishReason { completion.finishReason = reason }
+                        if streaming, !piece.text.isEmpty { FileHandle.standardOutput.write(Data(piece.text.utf8)) }
+                    }
+                    return (index, completion)
+                }
+            }
+            var results = [Completion?](repeating: nil, count: requests.count)
+            for try await (index, completion) in group { results[index] = completion }
+            return results.compactMap { $0 }
         }
         if streaming {
-            FileHandle.standardOutput.write(Data((detokenizer.finish() + "\n").utf8))
+            FileHandle.standardOutput.write(Data("\n".utf8))
         } else {
-            for result in results { try printResult(result, tokenizer: tokenizer) }
+            for result in results { try printResult(result) }
         }
-        let s = generator.statistics
-        FileHandle.standardError.write(Data(String(
-            format: "flora: %d prompt tokens in %.2f s (%.1f tok/s), %d generated tokens, decode %.1f tok/s over %d sequences\n",
-            s.promptTokens, s.prefillSeconds, s.promptTokensPerSecond, s.generatedTokens, s.decodeTokensPerSecond, requests.count).utf8))
+        FileHandle.standardError.write(Data(statistics.summary(sequences: requests.count).utf8))
     }
 
-    private func printResult(_ result: GenerationResult, tokenizer: Tokenizer) throws {
-        let ids = result.tokenIds.filter { !tokenizer.stopTokenIds.contains(Int($0)) }
-        let text = tokenizer.decode(ids.map(Int.init))
+    struct Completion {
+        var promptIds: [Int32]
+        var tokens: [SampledToken] = []
+        var text = ""
+        var finishReason: FinishReason = .length
+    }
+
+    private func printResult(_ result: Completion) throws {
+        let text = result.text
         switch format {
         case .text:
             print(text)
             print("")
         case .json:
             var object: [String: Any] = [
-                "prompt_ids": result.promptTokens.map(Int.init),
-                "token_ids": result.tokenIds.map(Int.init),
+                "prompt_ids": result.promptIds.map(Int.init),
+                "token_ids": result.tokens.map { Int($0.token) },
                 "text": text,
                 "finish_reason": result.finishReason.rawValue,
             ]
@@ -130,5 +163,37 @@ struct Generate: ParsableCommand {
             }
         }
         return entries
+    }
+}
+
+/// Where the time of a run went: steps that computed prompt tokens count as prefill, steps
+/// that only decoded count as decode.
+final class StepStatistics: Sendable {
+    private struct Totals {
+        var promptTokens = 0, decodeTokens = 0, decodeSteps = 0
+        var prefillSeconds = 0.0, decodeSeconds = 0.0
+    }
+    private let totals = Mutex(Totals())
+
+    func record(_ event: EngineEvent) {
+        guard case .step(let seconds, let promptTokens, let decodeTokens) = event else { return }
+        totals.withLock { t in
+            if promptTokens > 0 {
+                t.promptTokens += promptTokens
+                t.prefillSeconds += seconds
+            } else {
+                t.decodeTokens += decodeTokens
+                t.decodeSeconds += seconds
+                t.decodeSteps += 1
+            }
+        }
+    }
+
+    func summary(sequences: Int) -> String {
+        totals.withLock { t in
+            String(format: "flora: %d prompt tokens in %.2f s of prefill steps (%.1f tok/s); decode-only steps: %d tokens in %.2f s (%.1f tok/s, %d sequences)\n",
+                   t.promptTokens, t.prefillSeconds, t.prefillSeconds > 0 ? Double(t.promptTokens) / t.prefillSeconds : 0,
+                   t.decodeTokens, t.decodeSeconds, t.decodeSeconds > 0 ? Double(t.decodeTokens) / t.decodeSeconds : 0, sequences)
+        }
     }
 }

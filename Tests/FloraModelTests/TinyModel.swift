@@ -1,15 +1,10 @@
 import FloraModel
 import FloraTensor
+import FloraTestSupport
 
 /// Tiny random Llama models the tests build themselves.
 enum TinyModel {
-    static let config = LlamaConfig(
-        hiddenSize: 64, intermediateSize: 96, layerCount: 2, headCount: 4, kvHeadCount: 2,
-        vocabularySize: 101, rmsNormEpsilon: 1e-5, ropeTheta: 10_000, contextLength: 256)
-
-    static func make(_ config: LlamaConfig = config, seed: UInt64 = 7) throws -> LlamaModel {
-        try LlamaModel(config: config, weights: RandomWeightSource(config: config, seed: seed))
-    }
+    static func make(seed: UInt64 = 7) throws -> LlamaModel { try TinyModels.model(seed: seed) }
 
     /// Runs each prompt alone, prefilled in one chunk, from an empty cache; returns its last logits.
     static func soloLogits(_ model: LlamaModel, _ prompt: [Int32]) throws -> [Float] {

@@ -62,6 +62,8 @@ struct GoldenTokenizerTests {
             addGenerationPrompt: true)
         #expect(withSystem == expected)
         #expect(tokenizer.encode(withSystem) == golden.cases.last?.ids)
+        #expect(try tokenizer.encodeChat(messages: [ChatMessage(role: "user", content: "What is 2+2?")], addGenerationPrompt: true)
+                == golden.cases.last?.ids)
         let custom = try tokenizer.applyChatTemplate(
             messages: [ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi")],
             addGenerationPrompt: false)

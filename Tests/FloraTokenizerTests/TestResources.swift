@@ -3,26 +3,14 @@
 
 import Foundation
 import FloraFormats
+import FloraTestSupport
 import FloraTokenizer
 
 enum TestResources {
-    /// `FLORA_GOLDEN`, or `<repo root>/../shared/golden`.
-    static var goldenDirectory: URL {
-        if let path = ProcessInfo.processInfo.environment["FLORA_GOLDEN"], !path.isEmpty {
-            return URL(fileURLWithPath: path)
-        }
-        return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/golden")
-    }
+    static var goldenDirectory: URL { URL(fileURLWithPath: TestFiles.goldenDirectory) }
 
-    /// `$FLORA_HOME/models/SmolLM2-135M-Instruct.Q4_1.gguf`, FLORA_HOME defaulting to ~/.cache/flora.
-    static var modelPath: String {
-        let environment = ProcessInfo.processInfo.environment
-        let home = environment["FLORA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/flora").path
-        return home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
-    }
+    /// The real model, fetched when missing.
+    static var modelPath: String { (try? TestFiles.modelPath()) ?? "" }
 
     /// The GGUF's tokenizer metadata, as the model layer will read it.
     struct GGUFTokenizerMetadata: Sendable {

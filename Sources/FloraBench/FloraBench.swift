@@ -1,1 +1,0 @@
-// FloraBench: see DESIGN.md section 3.

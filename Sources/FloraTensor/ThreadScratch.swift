@@ -1,0 +1,39 @@
+// Per-thread scratch memory for kernels whose public signature has no room for a workspace.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A float buffer owned by the current thread, grown on demand and kept for the thread's life,
+/// so that a kernel called every step allocates only on its first calls. The memory is valid
+/// until the same thread asks again; a kernel asks once per call and hands the pointer only to
+/// the parallel region it waits for.
+enum ThreadScratch {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        #if canImport(Darwin)
+        pthread_key_create(&key) { Unmanaged<FloatBuffer>.fromOpaque($0).release() }
+        #else
+        pthread_key_create(&key) { raw in
+            if let raw { Unmanaged<FloatBuffer>.fromOpaque(raw).release() }
+        }
+        #endif
+        return key
+    }()
+
+    /// At least `count` floats of this thread's scratch (contents unspecified).
+    static func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if let raw = pthread_getspecific(key) {
+            let current = Unmanaged<FloatBuffer>.fromOpaque(raw)
+            let buffer = current.takeUnretainedValue()
+            if buffer.count >= count { return buffer.pointer }
+            current.release()
+        }
+        var capacity = 4096
+        while capacity < count { capacity *= 2 }
+        let buffer = FloatBuffer(count: capacity)
+        pthread_setspecific(key, Unmanaged.passRetained(buffer).toOpaque())
+        return buffer.pointer
+    }
+}

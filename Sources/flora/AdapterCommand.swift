@@ -1,0 +1,89 @@
+import ArgumentParser
+import FloraAdapters
+import FloraModel
+import Foundation
+
+struct Adapter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect or create adapters (PEFT folders: fLoRA, LoRA, IA3).",
+        subcommands: [Inspect.self, Init.self])
+
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print an adapter's type, rank, targets and size, and check it against a model.")
+
+        @OptionGroup var modelOptions: ModelOptions
+
+        @Argument(help: "The adapter folder (adapter_config.json + adapter_model.safetensors).")
+        var path: String
+
+        func run() throws {
+            let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), loadWeights: false)
+            let shapes = try loaded.config.adapterShapes()
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            let weights = try AdapterLoader.load(folder: path, name: name, shapes: shapes)
+            print("adapter:  \(name) (\(path))")
+            print("type:     \(weights.kind.rawValue)")
+            print("rank:     \(weights.rank)")
+            if let alpha = weights.loraAlpha { print("alpha:    \(alpha)\(weights.useRSLoRA ? " (rsLoRA)" : "")") }
+            print("targets:  \(weights.targets.map(\.rawValue).joined(separator: ","))")
+            if weights.kind == .ia3 { print("feed-forward: \(weights.feedForwardModules.map(\.rawValue).joined(separator: ","))") }
+            let layers = Set(weights.moduleKeys.map(\.layer)).count
+            print("modules:  \(weights.moduleKeys.count) in \(layers) of \(shapes.layers) layers")
+            print("size:     \(weights.sizeInBytes) bytes (fp32)")
+            print("model:    fits \(loaded.name)")
+        }
+    }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a fresh adapter: the training start point, or random weights for tests and benchmarks.")
+
+        @OptionGroup var modelOptions: ModelOptions
+
+        @Option(name: .long, help: "flora, lora or ia3.")
+        var type: AdapterKind
+
+        @Option(name: .long, help: "Rank (ignored for ia3).")
+        var rank: Int = 1
+
+        @Option(name: .long, help: "Comma-separated target modules (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj).")
+        var targets: String = "q_proj,k_proj"
+
+        @Option(name: .long, help: "LoRA alpha (default: the rank).")
+        var alpha: Float?
+
+        @Option(name: .long, help: "The folder to write.")
+        var out: String
+
+        @Option(name: .long, help: "Seed of the initial weights.")
+        var seed: UInt64 = 0
+
+        @Flag(name: .long, help: "Random weights (fLoRA and IA3 1 + 0.1·N(0,1), LoRA with non-zero B) instead of the identity start.")
+        var random = false
+
+        func run() throws {
+            let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), loadWeights: false)
+            let modules = try TargetModule.parseList(targets)
+            let weights = try AdapterWeights.initialized(
+                name: URL(fileURLWithPath: out).lastPathComponent, kind: type, rank: type == .ia3 ? 1 : rank,
+                targets: modules, shapes: loaded.config.adapterShapes(), seed: seed, random: random, alpha: alpha)
+            try AdapterWriter.write(weights, to: out)
+            print("wrote \(type.rawValue) adapter (rank \(weights.rank), \(modules.map(\.rawValue).joined(separator: ","))) to \(out)")
+        }
+    }
+}
+
+extension AdapterKind: ExpressibleByArgument {}
+extension LoRAKernel: ExpressibleByArgument {}
+
+extension TargetModule {
+    /// "q_proj,k_proj" → modules, or an error naming the unknown one.
+    static func parseList(_ text: String) throws -> [TargetModule] {
+        try text.split(separator: ",").map { name in
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let module = TargetModule(rawValue: trimmed) else {
+                throw ValidationError("unknown target module '\(trimmed)'; expected some of \(TargetModule.allCases.map(\.rawValue).joined(separator: ","))")
+            }
+            return module
+        }
+    }
+}
