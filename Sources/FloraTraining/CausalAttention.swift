@@ -2,7 +2,6 @@
 // Forward keeps only each row's log-sum-exp; backward recomputes the probabilities from it
 // (as FlashAttention does) instead of storing `[heads, L, L]` per segment.
 
-import Dispatch
 import FloraTensor
 
 #if canImport(Glibc)
@@ -133,16 +132,16 @@ struct CausalAttention {
     }
 }
 
-/// Runs `body(item, worker)` for every item, over two workers when `work` (flops) repays a
-/// parallel region; each worker takes items `worker, worker + workers, ...` (interleaved, since
-/// later rows of a causal segment cost more) and owns scratch slice `worker`.
+/// Runs `body(item, worker)` for every item, over all cores when `work` (flops) repays a
+/// parallel region; worker w takes items `w, w + workers, ...` (interleaved, since later rows of
+/// a causal segment cost more) and owns scratch slice w.
 func parallelFor(items: Int, work: Int, _ body: @Sendable (Int, Int) -> Void) {
-    let workers = work > 200_000 && items > 1 ? trainingWorkerCount : 1
-    if workers == 1 {
+    let workers = work > 200_000 ? min(trainingWorkerCount, items) : 1
+    if workers <= 1 {
         for item in 0..<items { body(item, 0) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    ParallelRegion.run(parts: workers) { worker in
         var item = worker
         while item < items {
             body(item, worker)
@@ -151,5 +150,5 @@ func parallelFor(items: Int, work: Int, _ body: @Sendable (Int, Int) -> Void) {
     }
 }
 
-/// Threads the training pass splits attention over (this machine kind has 2 cores).
-let trainingWorkerCount = 2
+/// Threads the training pass splits attention and the softmax over.
+let trainingWorkerCount = ParallelRegion.coreCount
