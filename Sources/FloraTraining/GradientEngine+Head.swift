@@ -66,7 +66,7 @@ extension GradientEngine {
                 }
             }
             if let dX {
-                FrozenProducts.inputGradient(logits, rows: count, model.lmHeadWeight, into: dRows)  // [count, hidden]
+                FrozenProducts.inputGradient(logits, rows: count, model.lmHeadWeight, transposed: transposed.of(model.lmHeadWeight), into: dRows)  // [count, hidden]
                 for r in 0..<count {
                     let t = targetRows[start + r]
                     TrainingKernels.rmsNormBackward(

@@ -78,7 +78,7 @@ extension GradientEngine {
         let c = config, t = batch.tokenCount, w = model.layerWeights(index)
         let d = c.hiddenSize, inter = c.intermediateSize
         func backward(_ module: TargetModule, input: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
-            linear.backward(weight: w.linear(module), bias: w.bias(module), x: input, dy: dy, tokens: t,
+            linear.backward(weight: w.linear(module), transposed: transposed.of(w.linear(module)), bias: w.bias(module), x: input, dy: dy, tokens: t,
                             capture: acts.captures[module.index], dx: dx)
         }
         // MLP: out = h + down(silu(gate(n2)) · up(n2)), n2 = rmsNorm(h).

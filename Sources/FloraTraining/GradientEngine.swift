@@ -12,6 +12,9 @@ public final class GradientEngine {
     public let adapters: [TrainableAdapter]
     /// Largest size of all layers' activations kept at once; above it each layer's are recomputed.
     public var activationBudgetBytes: Int = 1 << 30
+    /// Whether the backward pass multiplies with packed copies of Wᵀ (built on the first backward,
+    /// as much memory again as the model's weights) rather than reading W's panels transposed.
+    public var usesTransposedWeightCopies = true
     /// Whether the last `accumulateGradients` kept every layer's activations (no recomputation).
     public private(set) var lastPassKeptActivations = false
 
@@ -19,6 +22,7 @@ public final class GradientEngine {
     let attention: CausalAttention
     let rotary: RotaryTables
     let linear: TrainingLinear
+    let transposed = TransposedWeights()
     let bank: AdapterBank?
     let layerInputs = FloatScratch()     // [layers + 1, T, hidden]: the residual stream entering each block, and the last
     let shared = LayerActivations()      // one layer's, when they are recomputed
@@ -73,6 +77,7 @@ public final class GradientEngine {
     /// into its `gradients`, and returns the cross-entropy sums.
     public func accumulateGradients(_ batch: TrainingBatch) throws -> LossSums {
         try prepare(batch)
+        if usesTransposedWeightCopies { transposed.prepare(model) }
         let t = batch.tokenCount, d = config.hiddenSize, layers = config.layerCount
         let keep = layers * t * activationBytesPerToken(batch) <= activationBudgetBytes
         lastPassKeptActivations = keep

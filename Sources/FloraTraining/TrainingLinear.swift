@@ -149,7 +149,7 @@ final class TrainingLinear {
     ///     IA3 on the output: dl += Σ_t dy[t] ∘ (z[t] + b);  dx[t] += Wᵀ (l ∘ dy[t])
     ///     IA3 on the input:  g = Wᵀ dy[t];  dl += Σ_t x[t] ∘ g;  dx[t] += l ∘ g
     func backward(
-        weight w: PackedMatrix, bias: Tensor?, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, tokens: Int,
+        weight w: PackedMatrix, transposed: PackedMatrix?, bias: Tensor?, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, tokens: Int,
         capture: LinearCapture, dx: UnsafeMutablePointer<Float>?
     ) {
         let n = w.outputs, k = w.inputs
@@ -195,7 +195,7 @@ final class TrainingLinear {
         let needsProduct = dx != nil || layout.contains { $0.kind == .flora || $0.kind == .ia3 && $0.module!.feedForward }
         guard needsProduct else { return }
         let gOut = inputGradientRows.reserve(rows * k)
-        FrozenProducts.inputGradient(gIn, rows: rows, w, into: gOut)
+        FrozenProducts.inputGradient(gIn, rows: rows, w, transposed: transposed, into: gOut)
         for g in layout {
             let p = g.adapter?.parameters.pointer, grad = g.adapter?.gradients.pointer
             for t in g.tokens {

@@ -27,7 +27,8 @@ public enum TrainingRecords {
             }
             return records
         }
-        guard let enumerator = FileManager.default.enumerator(atPath: path) else {
+        let root = URL(fileURLWithPath: path).resolvingSymlinksInPath().path  // a linked folder is read through the link
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else {
             throw TrainingError.data(file: path, line: nil, detail: "the folder cannot be read")
         }
         var files: [String] = []
@@ -37,11 +38,18 @@ public enum TrainingRecords {
                 if (enumerator.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { enumerator.skipDescendants() }
                 continue
             }
-            if (enumerator.fileAttributes?[.type] as? FileAttributeType) == .typeRegular { files.append(relative) }
+            switch enumerator.fileAttributes?[.type] as? FileAttributeType {
+            case .typeRegular?: files.append(relative)
+            case .typeSymbolicLink?:  // a link to a file counts as the file
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: (root as NSString).appendingPathComponent(relative), isDirectory: &isFolder),
+                   !isFolder.boolValue { files.append(relative) }
+            default: break
+            }
         }
         var records: [TrainingRecord] = []
         for relative in files.sorted() {
-            records += try file((path as NSString).appendingPathComponent(relative))
+            records += try file((root as NSString).appendingPathComponent(relative))
         }
         guard !records.isEmpty else {
             throw TrainingError.data(file: path, line: nil, detail: files.isEmpty ? "the folder holds no files" : "every file in the folder is empty")
