@@ -86,12 +86,10 @@ func softmaxCrossEntropy(_ row: UnsafeMutablePointer<Float>, count: Int, target:
     var maximum = -Float.infinity
     for i in 0..<count where row[i] > maximum { maximum = row[i] }
     let targetLogit = row[target]
+    for i in 0..<count { row[i] -= maximum }
+    FastExp.expInPlace(row, count: count)
     var sum = 0.0
-    for i in 0..<count {
-        let e = expf(row[i] - maximum)
-        row[i] = e
-        sum += Double(e)
-    }
+    for i in 0..<count { sum += Double(row[i]) }
     let loss = Double(maximum) + log(sum) - Double(targetLogit)
     if let w = gradientWeight {
         let factor = Float(Double(w) / sum)

@@ -31,7 +31,7 @@ extension GradientEngine {
             TrainingKernels.rotate(k + i * c.kvDim, heads: c.kvHeadCount, headDim: c.headDim, cos: rotary.cos.pointer + p, sin: rotary.sin.pointer + p, inverse: false)
         }
         attention.forward(
-            q: q, k: k, v: v, segments: batch.segments, out: acts.attention.pointer, lse: acts.lse.pointer, scratch: attentionScratch.buffer)
+            q: q, k: k, v: v, segments: batch.segments, out: acts.attention.pointer, lse: acts.lse.pointer)
         let projected = self.projected.pointer                         // [T, hidden]
         linear(.oProj, acts.attention.pointer, into: projected)
         let h = acts.residual.pointer                                  // [T, hidden]

@@ -29,7 +29,6 @@ public final class GradientEngine {
     var kept: [LayerActivations] = []    // [layers], when they are kept
     let projected = FloatScratch()       // [T, hidden]: o_proj / down_proj output
     let recomputedOutput = FloatScratch() // [T, hidden]: a recomputed block's output (already in layerInputs)
-    let attentionScratch = FloatScratch()  // [workers, longest segment]
     var slots: [AdapterSlot] = []        // [T]
     // Backward scratch.
     let dResidual = FloatScratch()       // [T, hidden]: gradient of the residual stream
@@ -160,7 +159,6 @@ public final class GradientEngine {
         for (i, token) in batch.tokens.enumerated() {
             (residual + i * d).update(from: embedding + Int(token) * d, count: d)
         }
-        attentionScratch.reserve(trainingWorkerCount * longest)
         projected.reserve(t * d)
     }
 
@@ -182,7 +180,7 @@ public final class GradientEngine {
         var loraRank = 0
         for (index, _) in batch.groups where index >= 0 {
             for m in adapters[index].modules {
-                if m.kind == .flora { rows[m.key.module] = max(rows[m.key.module] ?? 1, m.rank) }
+                rows[m.key.module] = max(rows[m.key.module] ?? 1, m.kind == .flora ? m.rank : 1)
                 if m.kind == .lora { loraRank = max(loraRank, m.rank) }
             }
         }

@@ -37,12 +37,13 @@ final class LayerActivations {
     }
 
     /// Bytes one token's activations of one layer take, with `rows` expanded product rows per
-    /// module and token (fLoRA rank, else 1) and LoRA rank `loraRank`.
+    /// token of each adapted module (fLoRA rank, else 1; unadapted modules keep no product) and
+    /// LoRA rank `loraRank`.
     static func bytesPerToken(config c: LlamaConfig, rows: [TargetModule: Int], loraRank: Int) -> Int {
         let plain = 2 + c.hiddenSize * 4 + c.queryDim * 2 + c.kvDim * 2 + c.headCount + c.intermediateSize * 3
         let outputs: [TargetModule: Int] = [.qProj: c.queryDim, .kProj: c.kvDim, .vProj: c.kvDim, .oProj: c.hiddenSize,
                                             .gateProj: c.intermediateSize, .upProj: c.intermediateSize, .downProj: c.hiddenSize]
-        let products = TargetModule.allCases.reduce(0) { $0 + outputs[$1]! * (rows[$1] ?? 1) + loraRank }
+        let products = rows.reduce(0) { $0 + outputs[$1.key]! * $1.value + loraRank }
         return (plain + products) * MemoryLayout<Float>.stride
     }
 }

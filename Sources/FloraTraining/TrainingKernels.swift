@@ -45,9 +45,9 @@ enum TrainingKernels {
 
     /// `act[i] = silu(gate[i]) · up[i]`, `silu(g) = g / (1 + e^−g)`.
     static func swiGLU(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into act: UnsafeMutablePointer<Float>) {
-        for i in 0..<count {
-            let g = gate[i]
-            act[i] = g / (1 + expf(-g)) * up[i]
+        forEachBlock(count) { i, lanes in
+            let g = load(gate + i, lanes)
+            store(g / (1 + FastExp.exp16(-g)) * load(up + i, lanes), act + i, lanes)
         }
     }
 
@@ -57,12 +57,40 @@ enum TrainingKernels {
         _ dAct: UnsafePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int,
         dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>
     ) {
-        for i in 0..<count {
-            let g = gate[i], d = dAct[i]
-            let sigma = 1 / (1 + expf(-g))
-            dUp[i] = d * g * sigma
-            dGate[i] = d * up[i] * sigma * (1 + g * (1 - sigma))
+        forEachBlock(count) { i, lanes in
+            let g = load(gate + i, lanes), d = load(dAct + i, lanes)
+            let sigma = 1 / (1 + FastExp.exp16(-g))
+            store(d * g * sigma, dUp + i, lanes)
+            store(d * load(up + i, lanes) * sigma * (1 + g * (1 - sigma)), dGate + i, lanes)
         }
+    }
+
+    /// Calls `body(i, lanes)` for `i = 0, 16, 32, ...` with `lanes = min(16, count − i)`.
+    @inline(__always)
+    static func forEachBlock(_ count: Int, _ body: (Int, Int) -> Void) {
+        var i = 0
+        while i < count {
+            body(i, min(16, count - i))
+            i += 16
+        }
+    }
+
+    /// 16 floats from `p`, or the first `lanes` of them (zeros after).
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>, _ lanes: Int) -> SIMD16<Float> {
+        if lanes == 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        var v = SIMD16<Float>()
+        for j in 0..<lanes { v[j] = p[j] }
+        return v
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+        if lanes == 16 {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+            return
+        }
+        for j in 0..<lanes { p[j] = v[j] }
     }
 
     /// Rotates `heads` head vectors of `x` (one token) at the table row `cos`/`sin` (`[headDim/2]`):
