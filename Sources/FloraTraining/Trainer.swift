@@ -140,16 +140,18 @@ public final class Trainer {
         }
         let start = ContinuousClock.now
         var tokensThisRun = 0
+        var trainingSeconds = 0.0  // evaluations and checkpoints left out
         let firstStep = step
         let end = min(options.steps, stopAfter.map { step + $0 } ?? options.steps)
         while step < end {
+            let stepStart = ContinuousClock.now
             var result = try trainStep()
+            trainingSeconds += Self.seconds(since: stepStart)
             step += 1
             tokensThisRun += result.tokens
-            let elapsed = Self.seconds(since: start)
-            result.tokensPerSecond = elapsed > 0 ? Double(tokensThisRun) / elapsed : 0
-            result.elapsedSeconds = elapsed
-            result.secondsLeft = elapsed / Double(step - firstStep) * Double(options.steps - step)
+            result.tokensPerSecond = trainingSeconds > 0 ? Double(tokensThisRun) / trainingSeconds : 0
+            result.elapsedSeconds = Self.seconds(since: start)
+            result.secondsLeft = trainingSeconds / Double(step - firstStep) * Double(options.steps - step)
             try log.append(result, names: names)
             report(.step(result))
             let last = step == options.steps

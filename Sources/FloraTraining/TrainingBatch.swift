@@ -104,12 +104,6 @@ public struct TrainingBatch: Sendable {
             for t in range { lossWeights[t] = targets[t] >= 0 ? weight : 0 }
         }
     }
-
-    /// The adapter index of token t (-1 for none).
-    func adapter(ofToken t: Int) -> Int {
-        for (adapter, range) in groups where range.contains(t) { return adapter }
-        return -1
-    }
 }
 
 /// Cross-entropy sums of one forward, per adapter.

@@ -120,16 +120,19 @@ enum TrainingKernels {
         }
     }
 
-    /// `y[i] = a[i] · b[i]`.
+    /// `y[i] = alpha · a[i] · b[i]`.
     @inline(__always)
-    static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+    static func multiply(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, alpha: Float = 1, into y: UnsafeMutablePointer<Float>, count: Int
+    ) {
         var i = 0
+        let s = SIMD16<Float>(repeating: alpha)
         while i + 16 <= count {
-            Elementwise.store16(Elementwise.load16(a + i) * Elementwise.load16(b + i), y + i)
+            Elementwise.store16(Elementwise.load16(a + i) * Elementwise.load16(b + i) * s, y + i)
             i += 16
         }
         while i < count {
-            y[i] = a[i] * b[i]
+            y[i] = alpha * a[i] * b[i]
             i += 1
         }
     }

@@ -18,10 +18,17 @@ struct GroupModule {
 
     var rowsPerToken: Int { module?.kind == .flora ? module!.rank : 1 }
     var kind: AdapterKind? { module?.kind }
-    /// Whether W sees a scaled copy of the input or must be scaled after: rows that need the expanded product.
-    var isPlain: Bool {
+    /// One row per token that reads x unscaled (no adapter, LoRA, IA3 on the output): the
+    /// forward's plain product serves it.
+    var readsPlainInput: Bool {
         guard let module else { return true }
-        return module.kind == .lora
+        return module.kind == .lora || module.kind == .ia3 && !module.feedForward
+    }
+    /// One row per token whose output gradient is dy unscaled (no adapter, LoRA, IA3 on the
+    /// input): the backward's product can read dy itself.
+    var takesPlainGradient: Bool {
+        guard let module else { return true }
+        return module.kind == .lora || module.kind == .ia3 && module.feedForward
     }
 
     func first(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { p + module!.first.lowerBound }
@@ -78,7 +85,7 @@ final class TrainingLinear {
             return
         }
         let z = capture.z.reserve(rows * n)
-        if layout.allSatisfy({ $0.isPlain || $0.kind == .ia3 && !$0.module!.feedForward }) {
+        if layout.allSatisfy(\.readsPlainInput) {
             MatMul.multiply(x, rows: tokens, w, into: z)  // one row per token, unscaled
         } else {
             expansion.reserve(rows)
@@ -155,10 +162,8 @@ final class TrainingLinear {
         let n = w.outputs, k = w.inputs
         let layout = capture.layout, rows = capture.rows
         let z = capture.z.pointer, u = capture.u.pointer
-        // One unscaled row of dy per token: dy itself is the product's input.
-        let allPlain = layout.allSatisfy { $0.isPlain || $0.kind == .ia3 && $0.module!.feedForward }
         let gIn: UnsafePointer<Float>
-        if allPlain {
+        if layout.allSatisfy(\.takesPlainGradient) {
             gIn = dy
         } else {
             let rowsIn = gradientRows.reserve(rows * n)
@@ -173,8 +178,7 @@ final class TrainingLinear {
                         let m = g.module!, bT = g.second(p!), dbT = g.second(grad!)
                         let zt = z + (g.firstRow + local * m.rank) * n
                         for j in 0..<m.rank {
-                            TrainingKernels.multiply(bT + j * n, dyt, into: row + j * n, count: n)
-                            scale(row + j * n, by: m.scale, count: n)
+                            TrainingKernels.multiply(bT + j * n, dyt, alpha: m.scale, into: row + j * n, count: n)
                             TrainingKernels.addProduct(dyt, zt + j * n, alpha: m.scale, into: dbT + j * n, count: n)
                         }
                     case .ia3 where !g.module!.feedForward:
@@ -239,10 +243,4 @@ final class TrainingLinear {
             }
         }
     }
-}
-
-/// `x[i] *= factor`.
-@inline(__always)
-func scale(_ x: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
-    for i in 0..<count { x[i] *= factor }
 }

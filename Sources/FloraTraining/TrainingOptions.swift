@@ -8,8 +8,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// fLoRA and LoRA rank (IA3: 1).
     public var rank: Int
     public var targets: [TargetModule]
-    /// LoRA's `lora_alpha` (scale `alpha / rank`); nil: `rank` (scale 1).
-    public var loraAlpha: Float?
+    /// LoRA's `lora_alpha` (scale `alpha / rank`); PEFT's default, 8.
+    public var loraAlpha: Float? = 8
     /// fLoRA rank > 1: the noise that breaks the symmetry of the identity start (`A, B = 1 + noise·N(0,1)`).
     public var symmetryNoise: Float = 1e-3
     /// Optimiser steps of the whole run.
@@ -44,15 +44,17 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         self.steps = steps
     }
 
-    /// Default peak learning rates. The adapters' parameters live on different scales: fLoRA's
-    /// and IA3's multiply the base weights and start at 1, so a step of size lr changes a weight
-    /// column by a fraction lr; LoRA's B starts at 0 and adds `s·B·A` with `A ≈ U(±1/√d)`. The
-    /// fLoRA paper (appendix A) likewise trains fLoRA with a larger rate than LoRA.
+    /// Default peak learning rates: the best held-out loss after 30 steps of 512 tokens of Perl
+    /// on SmolLM2-135M (rank 1 on q_proj,k_proj; IA3 on k,v,down) among fLoRA {3e-3, 1e-2, 3e-2},
+    /// LoRA at PEFT's alpha 8 {1e-3, 3e-3} and IA3 {1e-2, 3e-2, 1e-1}. fLoRA's factors and IA3's
+    /// vectors multiply the base weights and start at 1, so a step moves a weight by ~lr of
+    /// itself; LoRA's `(alpha/r)·B·A` starts at 0 and its scale makes its steps larger — fLoRA
+    /// needs the larger rate, as the fLoRA paper's appendix A reports.
     public static func defaultLearningRate(_ kind: AdapterKind) -> Float {
         switch kind {
         case .flora: 1e-2
-        case .lora: 1e-3
-        case .ia3: 1e-2
+        case .lora: 3e-3
+        case .ia3: 3e-2
         }
     }
 

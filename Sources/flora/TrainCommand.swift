@@ -11,8 +11,8 @@ struct Train: ParsableCommand {
             Each --data NAME=PATH trains one adapter; PATH is a text file, a folder (every file one document) or a \
             JSONL file of {"text": ...} or {"prompt": ..., "completion": ...} lines. The adapters are written as PEFT \
             folders OUT/NAME, with optimiser state beside them (OUT/trainer_state.json, OUT/optimizer.safetensors) \
-            and OUT/log.jsonl. Default learning rates: fLoRA 1e-2, LoRA 1e-3, IA3 1e-2 (fLoRA and IA3 scale the base \
-            weights multiplicatively from 1 and need larger steps than LoRA's additive update).
+            and OUT/log.jsonl. Default learning rates: fLoRA 1e-2, LoRA 3e-3 (with lora_alpha 8), IA3 3e-2 (fLoRA and IA3 scale the \
+            base weights multiplicatively from 1 and need larger steps than LoRA's additive update).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -41,7 +41,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("seq-len"), help: "Tokens per training sequence (default 256).")
     var sequenceLength: Int?
 
-    @Option(name: .customLong("lr"), help: "Peak learning rate (default by type: fLoRA 1e-2, LoRA 1e-3, IA3 1e-2).")
+    @Option(name: .customLong("lr"), help: "Peak learning rate (default by type: fLoRA 1e-2, LoRA 3e-3, IA3 3e-2).")
     var learningRate: Float?
 
     @Option(help: "Linear warm-up steps (default 10).")
@@ -59,7 +59,7 @@ struct Train: ParsableCommand {
     @Option(help: "Clip each adapter's gradient to this L2 norm; 0 turns clipping off (default 1).")
     var maxGradNorm: Float?
 
-    @Option(help: "LoRA's lora_alpha; the update is scaled by alpha / rank (default: the rank).")
+    @Option(help: "LoRA's lora_alpha; the update is scaled by alpha / rank (default 8, as PEFT).")
     var loraAlpha: Float?
 
     @Option(help: "Evaluate the held-out loss every N steps; 0: only before and after (default 50).")
@@ -142,7 +142,7 @@ struct Train: ParsableCommand {
         o.gradientAccumulation = gradientAccumulation ?? o.gradientAccumulation
         o.adamW.weightDecay = weightDecay ?? o.adamW.weightDecay
         o.maxGradNorm = maxGradNorm ?? o.maxGradNorm
-        o.loraAlpha = loraAlpha
+        o.loraAlpha = loraAlpha ?? o.loraAlpha
         o.evalEvery = evalEvery ?? o.evalEvery
         o.saveEvery = saveEvery ?? o.saveEvery
         o.evalFraction = evalFraction ?? o.evalFraction
