@@ -80,6 +80,9 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of initialisation and data order (default 0).")
     var seed: UInt64?
 
+    @Option(help: "MiB of activations kept through a step; a larger minibatch recomputes each layer in the backward pass.")
+    var activationMemory: Int = 1024
+
     func validate() throws {
         if data.isEmpty { throw ValidationError("give at least one --data NAME=PATH") }
     }
@@ -107,9 +110,14 @@ struct Train: ParsableCommand {
                 resumingFrom: checkpoint, model: model, datasets: datasets, outputDirectory: out, steps: steps, evalEvery: evalEvery,
                 saveEvery: saveEvery)
             printError("flora: resuming \(checkpoint) at step \(trainer.step) of \(trainer.options.steps)")
+            if trainer.step >= trainer.options.steps {
+                printError("flora: the run is complete; pass a larger --steps to continue it")
+                return
+            }
         } else {
             trainer = try Trainer(model: model, datasets: datasets, options: options, outputDirectory: out, baseModel: loaded.name)
         }
+        trainer.engine.activationBudgetBytes = activationMemory << 20
         printError("flora: training \(datasets.count) \(options.kind.rawValue) adapter(s), rank \(options.rank), on "
                    + options.targets.map(\.rawValue).joined(separator: ",") + ", peak learning rate \(options.peakLearningRate)")
         var bar = ProgressBar()
