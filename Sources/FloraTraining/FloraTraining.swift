@@ -1,1 +1,0 @@
-// FloraTraining: adapter training on a frozen base model (DESIGN.md section 6).

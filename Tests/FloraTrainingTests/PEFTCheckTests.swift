@@ -1,0 +1,58 @@
+// scripts/peft_check.py: with torch, transformers, peft and gguf installed, a LoRA, an IA3 and an
+// fLoRA adapter written by Flora give transformers' logits on SmolLM2; without them the script
+// says it skipped and succeeds.
+
+import FloraAdapters
+import FloraFormats
+import FloraModel
+import FloraTensor
+import FloraTestSupport
+import FloraTraining
+import Foundation
+import Testing
+
+@Suite struct PEFTCheckTests {
+    static func python(_ arguments: [String]) throws -> (status: Int32, output: String)? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("Adapters written by Flora give transformers + PEFT's logits (or the check skips without torch)", arguments: [
+        AdapterKind.lora, .ia3, .flora,
+    ])
+    func peftAgreesWithFlora(kind: AdapterKind) throws {
+        let script = TestFiles.repositoryRoot + "/scripts/peft_check.py"
+        guard let probe = try Self.python(["-c", "import torch, transformers, peft, gguf"]) else { return }
+        if probe.status != 0 {
+            let run = try #require(try Self.python([script, "--model", "unused.gguf", "--adapter", "unused"]))
+            #expect(run.status == 0 && run.output.hasPrefix("skipped:"), "\(run.output)")
+            return
+        }
+        let modelPath = try TestFiles.modelPath()
+        let loaded = try ModelLoader.load(path: modelPath)
+        let model = try #require(loaded.model)
+        let targets: [TargetModule] = kind == .ia3 ? [.kProj, .vProj, .downProj] : [.qProj, .kProj, .vProj]
+        let weights = try AdapterWeights.initialized(
+            name: "check", kind: kind, rank: 4, targets: targets, shapes: model.adapterShapes, seed: 3, random: true, alpha: 8)
+        let folder = try TestFiles.scratchDirectory() + "/check"
+        try AdapterWriter.write(weights, to: folder)
+        let engine = try GradientEngine(model: model, adapters: [TrainableAdapter(weights)])
+        let ids = loaded.tokenizer.encode("sub add { my ($a, $b) = @_; return $a + $b; }").map(Int32.init)
+        let logits = try engine.logits(tokens: ids, adapter: 0)
+        let dump = try TestFiles.scratchDirectory() + "/logits.safetensors"
+        try SafetensorsWriter.write(
+            tensors: [("logits", Tensor(shape: [ids.count, model.config.vocabularySize], values: logits))],
+            metadata: ["input_ids": "[" + ids.map(String.init).joined(separator: ",") + "]"], to: dump)
+        let run = try #require(try Self.python([script, "--model", modelPath, "--adapter", folder, "--logits", dump]))
+        #expect(run.status == 0, "\(run.output)")
+    }
+}

@@ -1,0 +1,111 @@
+// The training loop on a tiny random model: it overfits a small task, checkpoints load as PEFT
+// folders, and a run interrupted and resumed ends exactly where an unbroken run ends.
+
+import FloraAdapters
+import FloraFormats
+import FloraModel
+import FloraTensor
+import FloraTestSupport
+import FloraTraining
+import Foundation
+import Testing
+
+@Suite struct TrainerTests {
+    /// Sequences with a learnable rule (each token is the previous plus a step), some held out.
+    static func dataset(_ name: String, step: Int32, vocabulary: Int32, seed: UInt64) -> TrainingDataset {
+        var generator = SeededGenerator(seed: seed)
+        let examples = (0..<10).map { _ in
+            let start = Int32(generator.next() % UInt64(vocabulary))
+            return TrainingExample(tokens: (0..<12).map { (start + step * Int32($0)) % vocabulary })
+        }
+        return TrainingDataset(name: name, source: "memory:\(name)", train: Array(examples.prefix(8)), heldOut: Array(examples.suffix(2)))
+    }
+
+    @Test("Training lowers the loss on a small task for every adapter kind", arguments: [AdapterKind.flora, .lora, .ia3])
+    func lossGoesDown(kind: AdapterKind) throws {
+        let model = try Tiny.model()
+        var options = TrainingOptions(kind: kind, rank: 2, targets: TargetModule.allCases, steps: 40)
+        options.batchSize = 4
+        options.warmupSteps = 2
+        options.evalEvery = 0
+        options.learningRate = [.lora: 2e-2, .flora: 5e-2, .ia3: 1e-1][kind]
+        let data = Self.dataset("task", step: 3, vocabulary: Int32(model.config.vocabularySize), seed: 1)
+        let trainer = try Trainer(model: model, datasets: [data], options: options, outputDirectory: try TestFiles.scratchDirectory())
+        var losses: [Double] = []
+        var evaluations: [Double] = []
+        try trainer.run { event in
+            if case .step(let report) = event { losses.append(report.losses[0]) }
+            if case .evaluation(let report) = event { evaluations.append(report.losses[0]!) }
+        }
+        #expect(losses.count == 40)
+        let first = losses.prefix(3).reduce(0, +) / 3, last = losses.suffix(3).reduce(0, +) / 3
+        #expect(last < 0.6 * first, "training loss \(first) → \(last)")
+        #expect(evaluations.count == 2 && evaluations[1] < evaluations[0], "held-out loss \(evaluations)")
+    }
+
+    @Test("The final adapters are PEFT folders that load back with the trained values")
+    func finalAdaptersLoad() throws {
+        let model = try Tiny.model()
+        var options = TrainingOptions(kind: .lora, rank: 2, targets: [.qProj, .vProj], steps: 2)
+        options.batchSize = 2
+        options.loraAlpha = 8
+        let out = try TestFiles.scratchDirectory()
+        let data = Self.dataset("code", step: 1, vocabulary: Int32(model.config.vocabularySize), seed: 2)
+        let trainer = try Trainer(model: model, datasets: [data], options: options, outputDirectory: out)
+        try trainer.run()
+        let loaded = TrainableAdapter(try AdapterLoader.load(folder: out + "/code", name: "code", shapes: model.adapterShapes))
+        #expect(loaded.parameters.toArray() == trainer.adapters[0].parameters.toArray())
+        #expect(loaded.modules.allSatisfy { $0.scale == 4 })
+        let log = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(log.count == 4)  // eval before, two steps, eval after
+        #expect(log.first!.contains("\"type\":\"eval\"") && log[1].contains("\"type\":\"train\""))
+    }
+
+    @Test("A run interrupted at a checkpoint and resumed ends bitwise where an unbroken run ends", arguments: [AdapterKind.flora, .lora, .ia3])
+    func resumeEqualsUnbrokenRun(kind: AdapterKind) throws {
+        let model = try Tiny.model()
+        var options = TrainingOptions(kind: kind, rank: 2, targets: [.qProj, .kProj, .vProj, .downProj], steps: 6)
+        options.batchSize = 3
+        options.gradientAccumulation = 2
+        options.warmupSteps = 2
+        options.evalEvery = 0
+        options.seed = 9
+        let v = Int32(model.config.vocabularySize)
+        let datasets = [Self.dataset("one", step: 1, vocabulary: v, seed: 3), Self.dataset("two", step: 5, vocabulary: v, seed: 4)]
+
+        let straight = try TestFiles.scratchDirectory()
+        try Trainer(model: model, datasets: datasets, options: options, outputDirectory: straight).run()
+
+        var interruptedOptions = options
+        interruptedOptions.saveEvery = 3
+        let interrupted = try TestFiles.scratchDirectory()
+        try Trainer(model: model, datasets: datasets, options: interruptedOptions, outputDirectory: interrupted).run(stopAfter: 4)
+        let checkpoint = try Checkpoint.locate(interrupted)
+        #expect(checkpoint.hasSuffix("checkpoint-000003"))
+
+        let resumed = try TestFiles.scratchDirectory()
+        let trainer = try Trainer(resumingFrom: checkpoint, model: model, datasets: datasets, outputDirectory: resumed)
+        #expect(trainer.step == 3)
+        try trainer.run()
+        for file in ["one/adapter_model.safetensors", "two/adapter_model.safetensors", TrainerState.optimizerFileName] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: straight + "/" + file))
+            let b = try Data(contentsOf: URL(fileURLWithPath: resumed + "/" + file))
+            #expect(a == b, "\(file) differs")
+        }
+        #expect(try Checkpoint.readState(straight).datasets == Checkpoint.readState(resumed).datasets)
+    }
+
+    @Test("Resuming with other data is refused")
+    func resumeWithOtherData() throws {
+        let model = try Tiny.model()
+        var options = TrainingOptions(kind: .flora, targets: [.qProj], steps: 1)
+        options.batchSize = 1
+        let out = try TestFiles.scratchDirectory()
+        let v = Int32(model.config.vocabularySize)
+        try Trainer(model: model, datasets: [Self.dataset("a", step: 1, vocabulary: v, seed: 1)], options: options, outputDirectory: out).run()
+        #expect(throws: TrainingError.self) {
+            try Trainer(resumingFrom: out, model: model, datasets: [Self.dataset("a", step: 2, vocabulary: v, seed: 1)],
+                        outputDirectory: try TestFiles.scratchDirectory())
+        }
+    }
+}
