@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "FloraEngine", dependencies: ["FloraTensor", "FloraModel", "FloraTokenizer", "FloraAdapters"]),
         .target(name: "FloraTraining", dependencies: ["FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters"]),
         // Layer 5: measurement.
-        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraModel", "FloraEngine"]),
+        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraTokenizer", "FloraAdapters", "FloraModel", "FloraEngine"]),
         // Layer 6: the command line.
         .executableTarget(
             name: "flora",
@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
         .testTarget(name: "FloraTrainingTests", dependencies: ["FloraTestSupport", "FloraTraining", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTensor"]),
+        .testTarget(name: "FloraBenchTests", dependencies: ["FloraTestSupport", "FloraBench", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]
 )
