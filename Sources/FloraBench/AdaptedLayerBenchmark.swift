@@ -19,7 +19,7 @@ public struct AdaptedLayerRow: Sendable, Equatable {
     /// The base product's flops (`2 · tokens · outputs · inputs`) per second: useful work.
     public var baseGFLOPs: Double
     public var percentOfPeak: Double
-    /// Median over repeats of the base layer's time over this method's (its relative throughput).
+    /// The base layer's median time over this method's (its relative throughput).
     public var ratioToBase: Double?
 
     public var tokensPerSecond: Double { Double(tokens) / secondsPerCall }
@@ -96,14 +96,14 @@ public struct AdaptedLayerBenchmark: Sendable {
                         samples[m].append(time(setup, weight: weight, x: x, y: y, minimumSeconds: minimumRepeatSeconds))
                     }
                 }
-                let base = methods.firstIndex(of: .base).map { samples[$0] }
+                let base = methods.firstIndex(of: .base).map { Statistics.median(samples[$0]) }
                 for (m, method) in methods.enumerated() {
                     let seconds = Statistics.median(samples[m])
                     let gflops = 2 * Double(tokens * shape.outputs * shape.inputs) / seconds / 1e9
                     rows.append(AdaptedLayerRow(
                         layer: shape.name, outputs: shape.outputs, inputs: shape.inputs, tokens: tokens, method: method, rank: rank,
                         secondsPerCall: seconds, baseGFLOPs: gflops, percentOfPeak: 100 * gflops / peakGFLOPs,
-                        ratioToBase: base.map { b in Statistics.median(zip(b, samples[m]).map { $0 / $1 }) }))
+                        ratioToBase: base.map { $0 / seconds }))
                 }
             }
         }

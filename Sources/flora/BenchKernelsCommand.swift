@@ -60,7 +60,7 @@ extension Bench {
             let layer = try adaptedBenchmark()
             print("")
             print("One adapted layer through AdapterBank.linear, \(layer.tokens) tokens, each with its own adapter "
-                + "(base GFLOP/s counts only the base product's flops; ratio = base time ÷ method time, median of \(layer.repeats) interleaved repeats):")
+                + "(base GFLOP/s counts only the base product's flops; medians of \(layer.repeats) interleaved repeats; ratio = base time ÷ method time):")
             let bar = ProgressBar(title: "adapted layer")
             let rows = try layer.run(peakGFLOPs: peak) { bar.update($0) }
             bar.finish()
