@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "FloraFormatsTests", dependencies: ["FloraTestSupport", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats"]),
         .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraFormats", "FloraTensor"]),
-        .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
+        .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraTrainingTests", dependencies: ["FloraTestSupport", "FloraTraining", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraBenchTests", dependencies: ["FloraTestSupport", "FloraBench", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
