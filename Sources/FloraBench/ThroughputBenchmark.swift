@@ -15,9 +15,12 @@ public struct ThroughputRow: Sendable, Equatable {
     public var totalTokensPerSecond: Double
     /// Median over repeats of this method's throughput over the base model's in the same repeat.
     public var ratioToBase: Double?
+    /// Median requests finished per second (not in the CSV): what `--rate` can approach.
+    public var requestsPerSecond: Double?
 
     public init(
-        method: BenchMethod, rank: Int, adapters: Int, requests: Int, outputTokensPerSecond: Double, totalTokensPerSecond: Double, ratioToBase: Double?
+        method: BenchMethod, rank: Int, adapters: Int, requests: Int, outputTokensPerSecond: Double, totalTokensPerSecond: Double,
+        ratioToBase: Double?, requestsPerSecond: Double? = nil
     ) {
         self.method = method
         self.rank = rank
@@ -26,6 +29,7 @@ public struct ThroughputRow: Sendable, Equatable {
         self.outputTokensPerSecond = outputTokensPerSecond
         self.totalTokensPerSecond = totalTokensPerSecond
         self.ratioToBase = ratioToBase
+        self.requestsPerSecond = requestsPerSecond
     }
 
     public static let csvColumns = [
@@ -68,7 +72,8 @@ public struct ThroughputBenchmark {
                     requests: workload.requests.count,
                     outputTokensPerSecond: block.median(method, \.outputTokensPerSecond),
                     totalTokensPerSecond: block.median(method, \.totalTokensPerSecond),
-                    ratioToBase: block.medianRatioToBase(method, \.totalTokensPerSecond))
+                    ratioToBase: block.medianRatioToBase(method, \.totalTokensPerSecond),
+                    requestsPerSecond: block.median(method) { Double($0.requests.count) / $0.seconds })
             }
         }
     }
@@ -93,6 +98,11 @@ public struct ThroughputBenchmark {
         var grid = ResultTable(columns: ["rank"] + methods.map(\.rawValue))
         for r in ranks { grid.rows.append(["\(r)"] + methods.map { formatNumber(row($0, r)?.ratioToBase, decimals: 2) }) }
         var text = "Throughput relative to the base model (median of per-repeat ratios):\n" + grid.text()
+        let baseRates = rows.filter { $0.method == .base }.compactMap(\.requestsPerSecond)
+        if !baseRates.isEmpty {
+            text += String(format: "The base model finished %.2f requests/s (median over ranks): a latency --rate near saturation.\n",
+                           Statistics.median(baseRates))
+        }
         for lora in [BenchMethod.loraBMM, .loraSegmented] where methods.contains(.flora) && methods.contains(lora) {
             let ratios = ranks.compactMap { r -> (Int, Double)? in
                 guard let f = row(.flora, r), let l = row(lora, r) else { return nil }
