@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "FloraEngine", dependencies: ["FloraTensor", "FloraModel", "FloraTokenizer", "FloraAdapters"]),
         .target(name: "FloraTraining", dependencies: ["FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters"]),
         // Layer 5: measurement.
-        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraModel", "FloraEngine"]),
+        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraTokenizer", "FloraAdapters", "FloraModel", "FloraEngine"]),
         // Layer 5: the OpenAI-compatible HTTP server.
         .target(
             name: "FloraServer",
@@ -67,6 +67,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .testTarget(name: "FloraBenchTests", dependencies: ["FloraTestSupport", "FloraBench", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]
 )

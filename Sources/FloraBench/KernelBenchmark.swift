@@ -46,8 +46,10 @@ public struct KernelBenchmark: Sendable {
         self.parallelism = parallelism
     }
 
-    /// Runs everything and hands each finished line to `print`.
-    public func run(print: (String) -> Void) {
+    /// Runs everything and hands each finished line to `print`; returns the FMA peak of all
+    /// cores in GFLOP/s (the adapted-layer benchmark reports against it).
+    @discardableResult
+    public func run(print: (String) -> Void) -> Double {
         let cores = ParallelRegion.coreCount
         print("Flora kernels: \(weightFormat) weights, y = x·Wᵀ, packed 32-column panels, SIMD16 tiles, \(cores) cores, parallelism \(parallelism)")
         print("Medians of \(repeats) repeats. The machine may be shared: figures are depressed when others run.")
@@ -87,7 +89,11 @@ public struct KernelBenchmark: Sendable {
             }
         }
         runOtherProducts(print: print)
+        return all
     }
+
+    /// The FMA peak of `threads` threads in GFLOP/s (independent SIMD16 FMA chains).
+    public func peakGFLOPs(threads: Int = ParallelRegion.coreCount) -> Double { measurePeak(threads: threads) }
 
     /// The backward pass's `dx = dy · W` and LoRA-sized unpacked products.
     func runOtherProducts(print: (String) -> Void) {
