@@ -82,11 +82,14 @@ public struct ThroughputBenchmark {
         ResultTable(columns: ThroughputRow.csvColumns, rows: rows.map(\.csvCells))
     }
 
-    /// Output tokens per second against rank, one line per method, log-2 axes.
+    /// Throughput against rank, one line per method, log-2 axes: relative to the base model of
+    /// the same runs (which cancels the drift of a shared machine between blocks), or output
+    /// tokens per second when the rows have no ratios.
     public static func plot(_ rows: [ThroughputRow], title: String) -> LogLogPlot {
-        LogLogPlot(
-            title: title, xLabel: "rank", yLabel: "output tokens/s",
-            series: seriesByMethod(rows.map { ($0.method, Double($0.rank), $0.outputTokensPerSecond) }))
+        let relative = !rows.isEmpty && rows.allSatisfy { $0.ratioToBase != nil }
+        return LogLogPlot(
+            title: title, xLabel: "rank", yLabel: relative ? "throughput ÷ base model's" : "output tokens/s",
+            series: seriesByMethod(rows.map { ($0.method, Double($0.rank), relative ? $0.ratioToBase! : $0.outputTokensPerSecond) }))
     }
 
     /// Ratios to the base model as a rank × method grid, then fLoRA against each LoRA kernel
