@@ -22,7 +22,7 @@ extension Bench {
         func run() throws {
             guard let data = FileManager.default.contents(atPath: csv) else { throw ValidationError("cannot read \(csv)") }
             let table = try ResultTable(csv: String(decoding: data, as: UTF8.self), source: csv)
-            let plot: LogLogPlot
+            var plot: LogLogPlot
             switch table.columns {
             case ThroughputRow.csvColumns:
                 let rows = try ThroughputRow.rows(table, source: csv)
@@ -45,6 +45,7 @@ extension Bench {
             default:
                 throw ValidationError("\(csv): the columns \(table.columns.joined(separator: ",")) are not those of a flora bench CSV")
             }
+            if let title { plot.title = title }
             try BenchServingOptions.writeFile(plot.svg, to: out, what: "--out")
             print("wrote \(out)")
         }
