@@ -22,6 +22,22 @@ public struct AdaptedLayerRow: Sendable, Equatable {
     /// The base layer's median time over this method's (its relative throughput).
     public var ratioToBase: Double?
 
+    public init(
+        layer: String, outputs: Int, inputs: Int, tokens: Int, method: BenchMethod, rank: Int, secondsPerCall: Double,
+        baseGFLOPs: Double, percentOfPeak: Double, ratioToBase: Double?
+    ) {
+        self.layer = layer
+        self.outputs = outputs
+        self.inputs = inputs
+        self.tokens = tokens
+        self.method = method
+        self.rank = rank
+        self.secondsPerCall = secondsPerCall
+        self.baseGFLOPs = baseGFLOPs
+        self.percentOfPeak = percentOfPeak
+        self.ratioToBase = ratioToBase
+    }
+
     public var tokensPerSecond: Double { Double(tokens) / secondsPerCall }
 
     public static let csvColumns = [

@@ -89,11 +89,12 @@ public struct AdapterCountBenchmark {
         ResultTable(columns: AdapterCountRow.csvColumns, rows: rows.map(\.csvCells))
     }
 
-    /// Output tokens per second against the pool size, one line per method (the base model at
-    /// the pool size of the block it ran in), log-2 axes.
+    /// Throughput against the pool size, one line per method (the base model at the pool size
+    /// of the block it ran in), log-2 axes: relative to the base model when the rows have ratios.
     public static func plot(_ rows: [AdapterCountRow], title: String) -> LogLogPlot {
-        LogLogPlot(
-            title: title, xLabel: "adapters in the pool", yLabel: "output tokens/s",
-            series: seriesByMethod(rows.map { ($0.method, Double($0.adapters), $0.outputTokensPerSecond) }))
+        let relative = !rows.isEmpty && rows.allSatisfy { $0.ratioToBase != nil }
+        return LogLogPlot(
+            title: title, xLabel: "adapters in the pool", yLabel: relative ? "throughput ÷ base model's" : "output tokens/s",
+            series: seriesByMethod(rows.map { ($0.method, Double($0.adapters), relative ? $0.ratioToBase! : $0.outputTokensPerSecond) }))
     }
 }

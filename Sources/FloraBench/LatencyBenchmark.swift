@@ -88,11 +88,15 @@ public struct LatencyBenchmark {
         ResultTable(columns: LatencyRow.csvColumns, rows: rows.map(\.csvCells))
     }
 
-    /// Median seconds per output token against rank, one line per method, log-2 axes.
+    /// Median seconds per output token against rank, one line per method, log-2 axes: relative
+    /// to the base model of the same runs when the rows have ratios (drift of a shared machine
+    /// moves all methods of a block together), else in seconds.
     public static func plot(_ rows: [LatencyRow], title: String) -> LogLogPlot {
-        LogLogPlot(
-            title: title, xLabel: "rank", yLabel: "seconds per output token (p50)",
-            series: seriesByMethod(rows.map { ($0.method, Double($0.rank), $0.secondsPerOutputToken.p50) }))
+        let relative = !rows.isEmpty && rows.allSatisfy { $0.ratioToBase != nil }
+        return LogLogPlot(
+            title: title, xLabel: "rank",
+            yLabel: relative ? "p50 seconds per output token ÷ base model's" : "seconds per output token (p50)",
+            series: seriesByMethod(rows.map { ($0.method, Double($0.rank), relative ? $0.ratioToBase! : $0.secondsPerOutputToken.p50) }))
     }
 
     /// Latency relative to the base model as a rank × method grid, and LoRA over fLoRA.

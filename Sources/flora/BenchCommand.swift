@@ -11,6 +11,6 @@ struct Bench: ParsableCommand {
             interleaved and figures are medians, because these machines are shared; ratios are taken against the base \
             model measured in the same block of runs.
             """,
-        subcommands: [Throughput.self, Latency.self, Adapters.self, Kernels.self]
+        subcommands: [Throughput.self, Latency.self, Adapters.self, Kernels.self, Plot.self]
     )
 }

@@ -51,3 +51,40 @@ import Testing
         #expect(lines[2] == "base               1.5")
     }
 }
+
+@Suite struct CSVReadingTests {
+    @Test func writtenRowsReadBackTheSame() throws {
+        let rows = [
+            ThroughputRow(method: .base, rank: 1, adapters: 0, requests: 50, outputTokensPerSecond: 100, totalTokensPerSecond: 300, ratioToBase: 1),
+            ThroughputRow(method: .flora, rank: 64, adapters: 50, requests: 50, outputTokensPerSecond: 20.25, totalTokensPerSecond: 60.5, ratioToBase: nil),
+        ]
+        let table = try ResultTable(csv: ThroughputBenchmark.table(rows).csv)
+        #expect(try ThroughputRow.rows(table, source: "t.csv") == rows)
+        let p = Percentiles(p50: 0.5, p90: 1.25, p99: 2)
+        let latency = [LatencyRow(
+            method: .loraSegmented, rank: 2, adapters: 9, requests: 9, rate: 4, timeToFirstToken: p, interTokenLatency: p,
+            secondsPerOutputToken: p, ratioToBase: 1.5)]
+        #expect(try LatencyRow.rows(try ResultTable(csv: LatencyBenchmark.table(latency).csv), source: "l.csv") == latency)
+    }
+
+    @Test func quotedCellsAndLineEndingsAreRead() throws {
+        let table = try ResultTable(csv: "a,b\r\n\"x, \"\"y\"\"\",\"two\nlines\"\r\n,3")
+        #expect(table.columns == ["a", "b"])
+        #expect(table.rows == [["x, \"y\"", "two\nlines"], ["", "3"]])
+        let original = ResultTable(columns: ["layer", "n"], rows: [["q, \"big\"", "1"], ["plain", ""]])
+        #expect(try ResultTable(csv: original.csv) == original)
+    }
+
+    @Test func badFilesAreRefusedWithTheLine() throws {
+        #expect(throws: BenchError.self) { try ResultTable(csv: "a,b\n1,2,3\n") }
+        #expect(throws: BenchError.self) { try ResultTable(csv: "a\n\"open\n") }
+        #expect(throws: BenchError.self) { try ResultTable(csv: "") }
+        let table = try ResultTable(csv: ThroughputRow.csvColumns.joined(separator: ",") + "\nflora,two,1,1,1,1,1\n")
+        do {
+            _ = try ThroughputRow.rows(table, source: "t.csv")
+            Issue.record("a rank of 'two' was accepted")
+        } catch {
+            #expect("\(error)".contains("t.csv, line 2, column rank"))
+        }
+    }
+}
