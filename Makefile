@@ -11,8 +11,12 @@ SWIFT_FLAGS := -c release -Xswiftc -target-cpu -Xswiftc $(TARGET_CPU)
 FLORA := .build/release/flora
 MODEL = $(FLORA_HOME)/models/SmolLM2-135M-Instruct.Q4_1.gguf
 PROMPT ?= Write a short poem about the sea.
+DEMO_ADAPTERS = $(FLORA_HOME)/demo-adapters
+HOST ?= 127.0.0.1
+PORT ?= 8000
+E2E_VENV := .venv-e2e
 
-.PHONY: run test build model deps clean
+.PHONY: run test e2e e2e-run e2e-deps demo-adapters generate build model deps clean
 
 deps:
 	@command -v swift >/dev/null || { echo "make: Swift 6 is required (expected at /opt/swift/usr/bin/swift)"; exit 1; }
@@ -25,12 +29,42 @@ model: deps
 build: deps
 	swift build $(SWIFT_FLAGS) --product flora
 
-run: model build
+# Serves the default model with the demo adapters (one of each kind) on $(HOST):$(PORT).
+run: model build demo-adapters
+	@echo "flora: try  curl -s http://$(HOST):$(PORT)/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\": \"flora-r4\", \"messages\": [{\"role\": \"user\", \"content\": \"$(PROMPT)\"}], \"max_tokens\": 64}'"
+	@echo "flora: models: curl -s http://$(HOST):$(PORT)/v1/models   (Ctrl-C stops the server)"
+	$(FLORA) serve --model "$(MODEL)" --host $(HOST) --port $(PORT) --adapter-dir "$(DEMO_ADAPTERS)"
+
+demo-adapters: model build
+	@scripts/demo-adapters.sh "$(FLORA)" "$(MODEL)" "$(DEMO_ADAPTERS)"
+
+# One prompt through the engine, without the server.
+generate: model build
 	$(FLORA) generate --model "$(MODEL)" --chat --max-tokens 128 --prompt "$(PROMPT)"
 
-test: model build
+# --build-tests also builds the flora executable that the end-to-end tests start; building the
+# product alone first would compile the server's dependencies twice (they differ by configuration).
+test: model
 	swift build $(SWIFT_FLAGS) --build-tests
 	swift test $(SWIFT_FLAGS) --skip-build
+	$(MAKE) e2e-run
+
+# The server end to end on the real model, driven by the official openai client (tests/e2e).
+e2e: model build
+	$(MAKE) e2e-run
+
+e2e-run: e2e-deps
+	FLORA_BIN="$(abspath $(FLORA))" FLORA_MODEL="$(MODEL)" $(E2E_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e
+
+e2e-deps: $(E2E_VENV)/.installed
+
+$(E2E_VENV)/.installed: tests/e2e/requirements.txt
+	@python3 -m venv $(E2E_VENV) >/dev/null 2>&1 || { \
+		echo "make: installing python3-venv"; rm -rf $(E2E_VENV); \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+		python3 -m venv $(E2E_VENV); }
+	$(E2E_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+	@touch $@
 
 clean:
-	rm -rf .build
+	rm -rf .build $(E2E_VENV)

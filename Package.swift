@@ -11,6 +11,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // Layer 1: storage, packed SIMD kernels, quantized blocks, threading.
@@ -25,12 +30,24 @@ let package = Package(
         .target(name: "FloraEngine", dependencies: ["FloraTensor", "FloraModel", "FloraTokenizer", "FloraAdapters"]),
         .target(name: "FloraTraining", dependencies: ["FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters"]),
         // Layer 5: measurement.
-        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraModel", "FloraEngine"]),
+        .target(name: "FloraBench", dependencies: ["FloraTensor", "FloraTokenizer", "FloraAdapters", "FloraModel", "FloraEngine"]),
+        // Layer 5: the OpenAI-compatible HTTP server.
+        .target(
+            name: "FloraServer",
+            dependencies: [
+                "FloraEngine", "FloraModel", "FloraTokenizer", "FloraAdapters",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Layer 6: the command line.
         .executableTarget(
             name: "flora",
             dependencies: [
-                "FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters", "FloraEngine", "FloraTraining", "FloraBench",
+                "FloraTensor", "FloraFormats", "FloraTokenizer", "FloraModel", "FloraAdapters", "FloraEngine", "FloraTraining", "FloraBench", "FloraServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,8 +57,17 @@ let package = Package(
         .testTarget(name: "FloraFormatsTests", dependencies: ["FloraTestSupport", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats"]),
         .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraFormats", "FloraTensor"]),
-        .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
+        .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraTrainingTests", dependencies: ["FloraTestSupport", "FloraTraining", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTensor"]),
+        .testTarget(
+            name: "FloraServerTests",
+            dependencies: [
+                "FloraTestSupport", "FloraServer", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "FloraBenchTests", dependencies: ["FloraTestSupport", "FloraBench", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]
 )

@@ -53,7 +53,7 @@ extension AdapterBank {
         if expandedRows == 0 {
             MatMul.multiply(x, rows: tokens, weight, into: y)  // [tokens, n]
             if let bias {
-                for t in 0..<tokens { add(bias, into: y + t * n, count: n) }
+                for t in 0..<tokens { Elementwise.add(bias, into: y + t * n, count: n) }
             }
         } else {
             fillBiases(bias, outputs: n, tokens: tokens, into: y)
@@ -110,7 +110,7 @@ extension AdapterBank {
             let g = Int(plan.tokenGroup[t])
             let m = g >= 0 ? resolved[g] : .none
             if m.kind == .ia3Output, let l = m.a {
-                multiply(l, bias, into: y + t * n, count: n)
+                Elementwise.multiply(l, bias, into: y + t * n, count: n)
             } else {
                 (y + t * n).update(from: bias, count: n)
             }

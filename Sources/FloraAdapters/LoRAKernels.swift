@@ -43,8 +43,8 @@ extension AdapterBank {
                 let m = modules.pointer[g]
                 guard m.kind == .lora, let a = m.a, let bT = m.bT else { continue }
                 let xt = UnsafePointer(x.pointer + t * k), yt = y.pointer + t * n
-                for j in 0..<m.rank { u[j] = dot(a + j * k, xt, count: k) }
-                for j in 0..<m.rank { addScaled(m.scale * u[j], bT + j * n, into: yt, count: n) }
+                for j in 0..<m.rank { u[j] = Elementwise.dot(a + j * k, xt, count: k) }
+                for j in 0..<m.rank { Elementwise.addScaled(bT + j * n, alpha: m.scale * u[j], into: yt, count: n) }
             }
         }
         if parts == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: work) }

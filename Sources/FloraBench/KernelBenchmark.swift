@@ -34,6 +34,8 @@ public struct KernelBenchmark: Sendable {
     public var repeats: Int
     public var minimumRepeatSeconds: Double
     public var parallelism: Parallelism
+    /// How the weights are stored: `.f32` panels, or `.q8_0` / `.q4_1` quantized panels.
+    public var weightFormat: BlockFormat = .f32
 
     /// `quick` keeps the whole run well under a minute on two cores.
     public init(quick: Bool, parallelism: Parallelism = .automatic) {
@@ -44,14 +46,19 @@ public struct KernelBenchmark: Sendable {
         self.parallelism = parallelism
     }
 
-    /// Runs everything and hands each finished line to `print`.
-    public func run(print: (String) -> Void) {
+    /// Runs everything and hands each finished line to `print`; returns the FMA peak of all
+    /// cores in GFLOP/s (the adapted-layer benchmark reports against it).
+    @discardableResult
+    public func run(print: (String) -> Void) -> Double {
         let cores = ParallelRegion.coreCount
-        print("Flora kernels: fp32 y = x·Wᵀ, packed 32-column panels, SIMD16 tiles, \(cores) cores, parallelism \(parallelism)")
+        print("Flora kernels: \(weightFormat) weights, y = x·Wᵀ, packed 32-column panels, SIMD16 tiles, \(cores) cores, parallelism \(parallelism)")
         print("Medians of \(repeats) repeats. The machine may be shared: figures are depressed when others run.")
         let single = measurePeak(threads: 1)
         let all = measurePeak(threads: cores)
         print(String(format: "FMA peak (independent SIMD16 FMA chains): 1 core %.1f GFLOP/s, %d cores %.1f GFLOP/s", single, cores, all))
+        if cores > 1 && all < 0.85 * Double(cores) * single {
+            print("Warning: the cores did not scale (other work is running); the figures below are depressed.")
+        }
         print("")
         var header = "layer     n×k        "
         for rows in rowCounts { header += pad("rows=\(rows)", 10) }
@@ -64,7 +71,7 @@ public struct KernelBenchmark: Sendable {
                 let seconds = timeMultiply(shape: shape, rows: rows)
                 let gflops = 2 * Double(rows * shape.outputs * shape.inputs) / seconds / 1e9
                 line += pad(String(format: "%.1f", gflops), 10)
-                if rows == 1 { oneRowBandwidth = Double(shape.outputs * shape.inputs * 4) / seconds / 1e9 }
+                if rows == 1 { oneRowBandwidth = Double(shape.outputs * shape.inputs) * bytesPerWeight / seconds / 1e9 }
             }
             line += pad(oneRowBandwidth.map { String(format: "%.1f", $0) } ?? "-", 12)
             line += pad(String(format: "%.1f", measureReadBandwidth(floats: shape.outputs * shape.inputs)), 11)
@@ -82,7 +89,11 @@ public struct KernelBenchmark: Sendable {
             }
         }
         runOtherProducts(print: print)
+        return all
     }
+
+    /// The FMA peak of `threads` threads in GFLOP/s (independent SIMD16 FMA chains).
+    public func peakGFLOPs(threads: Int = ParallelRegion.coreCount) -> Double { measurePeak(threads: threads) }
 
     /// The backward pass's `dx = dy · W` and LoRA-sized unpacked products.
     func runOtherProducts(print: (String) -> Void) {
@@ -129,14 +140,14 @@ public struct KernelBenchmark: Sendable {
     }
 
     func timeMultiply(shape: Shape, rows: Int) -> Double {
-        let w = PackedMatrix(randomWeight(shape))
+        let w = randomPacked(shape)
         let x = Tensor(random: [rows, shape.inputs], seed: 2)
         let y = Tensor(zeros: [rows, shape.outputs])
         return median { MatMul.multiply(x.pointer, rows: rows, w, into: y.pointer, parallelism: parallelism) }
     }
 
     func timeExpanded(shape: Shape, rows: Int) -> Double {
-        let w = PackedMatrix(randomWeight(shape))
+        let w = randomPacked(shape)
         let x = Tensor(random: [rows, shape.inputs], seed: 2)
         let y = Tensor(zeros: [rows, shape.outputs])
         let a = Tensor(random: [shape.inputs], seed: 3)
@@ -162,7 +173,7 @@ public struct KernelBenchmark: Sendable {
     }
 
     func timeTransposed(shape: Shape, rows: Int) -> Double {
-        let w = PackedMatrix(randomWeight(shape))
+        let w = randomPacked(shape)
         let dy = Tensor(random: [rows, shape.outputs], seed: 2)
         let dx = Tensor(zeros: [rows, shape.inputs])
         return median { MatMul.multiplyTransposedWeight(dy.pointer, rows: rows, w, into: dx.pointer, parallelism: parallelism) }
@@ -179,6 +190,24 @@ public struct KernelBenchmark: Sendable {
 
     func randomWeight(_ shape: Shape) -> Tensor {
         Tensor(random: [shape.outputs, shape.inputs], seed: 1)
+    }
+
+    /// The random weight packed in `weightFormat` (the model shapes all have inputs in blocks of 32).
+    func randomPacked(_ shape: Shape) -> PackedMatrix {
+        let weight = randomWeight(shape)
+        guard weightFormat != .f32,
+              let packed = try? PackedMatrix(quantizing: weight.pointer, outputs: shape.outputs, inputs: shape.inputs, format: weightFormat)
+        else { return PackedMatrix(weight) }
+        return packed
+    }
+
+    /// Bytes the 1-row product streams per weight: fp32, or a quantized tile's share.
+    var bytesPerWeight: Double {
+        switch weightFormat {
+        case .q8_0: 1152.0 / 1024
+        case .q4_1: 768.0 / 1024
+        default: 4
+        }
     }
 
     // MARK: Peaks

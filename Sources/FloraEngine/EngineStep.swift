@@ -33,7 +33,7 @@ extension Engine {
                 promptTokens += min(item.tokenRange.upperBound, stream.promptTokenCount) - item.tokenRange.lowerBound
             }
         }
-        let logits: UnsafeMutableBufferPointer<Float>
+        let logits: Logits
         do {
             logits = try model.forward(batch, cache: cache, scratch: scratch, adapters: bank)
         } catch {
@@ -43,13 +43,11 @@ extension Engine {
             return true
         }
 
-        let vocabulary = model.config.vocabularySize
         var sampled: [SequenceID: Int32] = [:]
         let now = ContinuousClock.now
         for (row, id) in sampledSequences.enumerated() {
             guard var stream = streams[id] else { continue }
-            let rowLogits = UnsafeBufferPointer(rebasing: logits[(row * vocabulary)..<((row + 1) * vocabulary)])
-            let token = stream.sampler.sample(rowLogits, probabilities: probabilities.pointer)
+            let token = logits.withRow(row) { stream.sampler.sample($0, probabilities: probabilities.pointer) }
             let (piece, stopped) = stream.accept(token)
             if let last = stream.lastToken {
                 emit(.interTokenLatency(seconds: (now - last).seconds))

@@ -42,10 +42,14 @@ public struct GGUFWeightSource: WeightSource {
     public let config: LlamaConfig
     /// Only llama.cpp's `llama` converter permutes q and k (Qwen2 uses NeoX rotary as is).
     let unpermutesQueryKey: Bool
+    /// Q8_0 and Q4_1 linear weights stay quantized in the packed panels (GGUFQuantizedWeights.swift);
+    /// off, they are dequantized to fp32 at load time.
+    public var keepsQuantizedWeights: Bool
 
-    public init(file: GGUFFile, config: LlamaConfig) throws {
+    public init(file: GGUFFile, config: LlamaConfig, keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault) throws {
         self.file = file
         self.config = config
+        self.keepsQuantizedWeights = keepsQuantizedWeights
         unpermutesQueryKey = try file.string("general.architecture") != "qwen2"
     }
 

@@ -6,13 +6,13 @@ import FloraAdapters
 import FloraTensor
 
 extension LlamaModel {
-    /// Runs `batch` and returns the logits of `batch.logitTokens`, `[L, vocab]`, in `scratch`
-    /// (valid until the next forward with the same scratch). Writes the batch's keys and values
+    /// Runs `batch` and returns the logits of `batch.logitTokens`, `[L, vocab]`, held in `scratch`
+    /// (overwritten by the next forward with the same scratch). Writes the batch's keys and values
     /// into `cache` at the blocks its block tables name. Tokens whose `adapterSlots` entry is not
     /// -1 run with that slot's adapter of `adapters` at every layer it targets.
     public func forward(
         _ batch: Batch, cache: PagedKVCache, scratch: ForwardScratch, adapters: AdapterBank? = nil
-    ) throws -> UnsafeMutableBufferPointer<Float> {
+    ) throws -> Logits {
         let c = config
         try batch.validate(vocabularySize: c.vocabularySize, blockSize: cache.blockSize, blockCount: cache.blockCount)
         if let beyond = batch.positions.first(where: { Int($0) >= c.contextLength }) {
@@ -35,7 +35,11 @@ extension LlamaModel {
 
         let hidden = scratch.hidden.pointer       // [T, hidden]
         for (i, token) in batch.tokens.enumerated() {
-            (hidden + i * c.hiddenSize).update(from: embedding.pointer + Int(token) * c.hiddenSize, count: c.hiddenSize)
+            if let embedding {
+                (hidden + i * c.hiddenSize).update(from: embedding.pointer + Int(token) * c.hiddenSize, count: c.hiddenSize)
+            } else {
+                lmHead.copyRow(Int(token), into: hidden + i * c.hiddenSize)
+            }
         }
         for (index, layer) in layers.enumerated() {
             attentionBlock(layer, index: index, batch: batch, cache: cache, scratch: scratch, linear: linear)
@@ -50,7 +54,7 @@ extension LlamaModel {
         }
         let logits = scratch.logits.pointer       // [L, vocab]
         if l > 0 { MatMul.multiply(last, rows: l, lmHead, into: logits) }
-        return UnsafeMutableBufferPointer(start: logits, count: l * c.vocabularySize)
+        return Logits(storage: scratch.logits, rows: l, vocabularySize: c.vocabularySize)
     }
 
     private func attentionBlock(

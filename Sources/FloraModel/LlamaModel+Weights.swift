@@ -53,8 +53,9 @@ public struct RotaryTables: Sendable {
 }
 
 extension LlamaModel {
-    /// The token embeddings, `[vocab, hidden]`.
-    public var embeddingWeight: Tensor { embedding }
+    /// The token embeddings, `[vocab, hidden]`. When the tied head stays quantized the model
+    /// keeps no fp32 table, and this builds one (113 MB for SmolLM2): call it once, not per step.
+    public var embeddingWeight: Tensor { embedding ?? lmHead.unpacked() }
     /// The final RMSNorm's weight, `[hidden]`.
     public var finalNormWeight: Tensor { finalNorm }
     /// The LM head, `[vocab, hidden]` (the embedding itself when tied).

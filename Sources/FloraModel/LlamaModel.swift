@@ -23,7 +23,9 @@ struct LlamaLayer: Sendable {
 
 public final class LlamaModel: Sendable {
     public let config: LlamaConfig
-    let embedding: Tensor            // [vocab, hidden]
+    /// `[vocab, hidden]`; nil when the tied LM head holds the same rows quantized (looked up
+    /// one row per token from it, which saves the fp32 table: vocab × hidden floats).
+    let embedding: Tensor?
     let layers: [LlamaLayer]
     let finalNorm: Tensor            // [hidden]
     let lmHead: PackedMatrix         // [vocab, hidden]
@@ -43,13 +45,20 @@ public final class LlamaModel: Sendable {
             }
             return t
         }
-        func linear(_ name: String, _ outputs: Int, _ inputs: Int) throws -> PackedMatrix {
-            PackedMatrix(try load(name, [outputs, inputs]))
+        func linear(_ name: String, _ outputs: Int, _ inputs: Int, unpacked: Tensor? = nil) throws -> PackedMatrix {
+            guard let packed = try weights.packedLinear(name) else { return PackedMatrix(try unpacked ?? load(name, [outputs, inputs])) }
+            guard packed.outputs == outputs, packed.inputs == inputs else {
+                throw ModelError.wrongShape(
+                    source: weights.sourceName, name: name, expected: [outputs, inputs], found: [packed.outputs, packed.inputs])
+            }
+            return packed
         }
         func bias(_ name: String, _ count: Int) throws -> Tensor? {
             c.attentionBias ? try load(name, [count]) : nil
         }
-        embedding = try load(LlamaTensorName.embedding, [c.vocabularySize, c.hiddenSize])
+        let tiedHead = c.tieWordEmbeddings || !weights.contains(LlamaTensorName.lmHead)
+        let quantizedTiedHead = tiedHead ? try weights.packedLinear(LlamaTensorName.embedding) : nil
+        embedding = quantizedTiedHead == nil ? try load(LlamaTensorName.embedding, [c.vocabularySize, c.hiddenSize]) : nil
         layers = try (0..<c.layerCount).map { i in
             let name = { (suffix: String) in LlamaTensorName.layer(i, suffix) }
             return LlamaLayer(
@@ -68,10 +77,17 @@ public final class LlamaModel: Sendable {
             )
         }
         finalNorm = try load(LlamaTensorName.finalNorm, [c.hiddenSize])
-        if !c.tieWordEmbeddings, weights.contains(LlamaTensorName.lmHead) {
+        if !tiedHead {
             lmHead = try linear(LlamaTensorName.lmHead, c.vocabularySize, c.hiddenSize)
+        } else if let quantizedTiedHead {
+            guard quantizedTiedHead.outputs == c.vocabularySize, quantizedTiedHead.inputs == c.hiddenSize else {
+                throw ModelError.wrongShape(
+                    source: weights.sourceName, name: LlamaTensorName.embedding, expected: [c.vocabularySize, c.hiddenSize],
+                    found: [quantizedTiedHead.outputs, quantizedTiedHead.inputs])
+            }
+            lmHead = quantizedTiedHead
         } else {
-            lmHead = PackedMatrix(embedding)
+            lmHead = try linear(LlamaTensorName.embedding, c.vocabularySize, c.hiddenSize, unpacked: embedding)
         }
         adapterShapes = try c.adapterShapes()
         rotary = RotaryTable(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling, maxPositions: c.contextLength)

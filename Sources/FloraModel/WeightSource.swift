@@ -9,6 +9,13 @@ public protocol WeightSource {
     /// The tensor, fp32, row-major, Hugging Face layout (`[d_out, d_in]` for linear layers).
     func tensor(_ name: String) throws -> Tensor
     func contains(_ name: String) -> Bool
+    /// The linear weight `name` already packed (e.g. kept in its quantized blocks), or nil to
+    /// have the model pack `tensor(name)`.
+    func packedLinear(_ name: String) throws -> PackedMatrix?
+}
+
+extension WeightSource {
+    public func packedLinear(_ name: String) throws -> PackedMatrix? { nil }
 }
 
 /// Hugging Face names of a Llama layer's tensors.

@@ -73,6 +73,20 @@ public enum Elementwise {
         }
     }
 
+    /// `y[i] = a[i] · b[i]`.
+    @inlinable
+    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 16 <= count {
+            store16(load16(a + i) * load16(b + i), y + i)
+            i += 16
+        }
+        while i < count {
+            y[i] = a[i] * b[i]
+            i += 1
+        }
+    }
+
     /// RMSNorm of each of `rows` rows (Llama): `y = x / sqrt(mean(x²) + eps) ∘ weight`.
     /// `x` and `y` are `[rows, count]`; they may be the same buffer.
     public static func rmsNorm(

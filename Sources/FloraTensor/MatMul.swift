@@ -7,7 +7,7 @@ public enum MatMul {
     /// Calls below this many floating-point operations run on the calling thread. With the
     /// workers hot a region costs well under a microsecond, so splitting pays from a few
     /// microseconds of work (measured with `flora bench kernels` and serial/parallel pairs).
-    public static let parallelFlops = 1_000_000
+    public static let parallelFlops = 200_000
 
     /// `y = x · Wᵀ`. `x` is `[rows, W.inputs]`, `y` is `[rows, W.outputs]`, both contiguous
     /// row-major; `y` is overwritten. As a plain loop:
@@ -30,11 +30,8 @@ public enum MatMul {
         let x = SendablePointer(x)
         let y = SendablePointer(y)
         ParallelRegion.run(parts: parts) { part in
-            let panels = PanelSet(w)
-            let range = ParallelRegion.share(part, of: parts, total: panels.count)
-            computePanels(
-                x.pointer, lda: k, rows: rows, panels, panelRange: range,
-                rowBlock: rowBlock(inputs: k, panels: range.count), sink: StoreSink(y: y.pointer, rowStride: n))
+            let range = ParallelRegion.share(part, of: parts, total: w.panelCount)
+            computePanels(x.pointer, lda: k, rows: rows, w, panelRange: range, sink: StoreSink(y: y.pointer, rowStride: n))
         }
     }
 
@@ -87,9 +84,7 @@ public enum MatMul {
             let range = ParallelRegion.share(part, of: parts, total: w.panelCount)
             let sink = ExpandedSink(
                 y: y.pointer, outputs: n, outputRow: outputRow.pointer, outputScale: outputScale.pointer, factor: factor.pointer)
-            computePanels(
-                scaled, lda: k, rows: count, PanelSet(w), panelRange: range,
-                rowBlock: rowBlock(inputs: k, panels: range.count), sink: sink)
+            computePanels(scaled, lda: k, rows: count, w, panelRange: range, sink: sink)
         }
     }
 

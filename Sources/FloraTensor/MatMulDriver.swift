@@ -88,6 +88,7 @@ struct PanelSet {
     }
 
     init(_ w: PackedMatrix) {
+        precondition(w.format == .f32, "PanelSet reads fp32 panels; quantized panels go through QuantizedPanelSet")
         self.init(base: UnsafePointer(w.panels.pointer), stride: PackedMatrix.panelWidth * w.inputs, outputs: w.outputs, inputs: w.inputs)
     }
 

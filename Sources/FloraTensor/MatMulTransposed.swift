@@ -10,8 +10,12 @@ extension MatMul {
     ///     for i in 0..<rows, p in 0..<k { dx[i·k + p] = Σ_{j<n} dy[i·n + j] · W[j, p] }
     ///
     /// In panel q, the 32 weights W[32q ..< 32q + 32, p] lie side by side, so dx[i, p] is a sum
-    /// over panels of 32-float dot products with dy[i, 32q ..< 32q + 32]. Threads split the
-    /// columns of dx.
+    /// of 16-float dot products with dy[i, 16h ..< 16h + 16] over the half-panels h. Threads
+    /// split the columns of dx. For 7 columns at a time, the 16 floats of each half-panel are
+    /// first copied side by side into scratch, `[halves, 7, 16]`, up to 48 halves (21 KB) before
+    /// the sums carry on: read in place, from panels a multiple of 4 KB apart, they would all
+    /// fall into the same few L1 sets. Quantized weights are dequantized to an fp32 copy first,
+    /// on every call.
     public static func multiplyTransposedWeight(
         _ dy: UnsafePointer<Float>, rows: Int, _ w: PackedMatrix, into dx: UnsafeMutablePointer<Float>,
         parallelism: Parallelism = .automatic
@@ -19,17 +23,40 @@ extension MatMul {
         let n = w.outputs
         let k = w.inputs
         guard rows > 0, k > 0 else { return }
-        let columnBlocks = (k + 7) / 8
+        // Quantized weights: an fp32 copy per call (the training path; correctness first).
+        let w = w.dequantized()
+        let columnBlocks = (k + 6) / 7
+        let fullHalves = n / 16
+        let tail = n % 16
+        let halfBlock = 48
         let parts = ParallelRegion.parts(
             for: parallelism, flops: 2 * rows * n * k, maximumParts: columnBlocks, automaticThreshold: parallelFlops)
         let dy = SendablePointer(dy)
         let dx = SendablePointer(dx)
         ParallelRegion.run(parts: parts) { part in
-            let blocks = ParallelRegion.share(part, of: parts, total: columnBlocks)
-            computeDots(
-                dy.pointer, lda: n, rows: 0..<rows, w.panels.pointer, chunkStride: 32 * k, columnStride: 32,
-                columns: (blocks.lowerBound * 8)..<min(k, blocks.upperBound * 8), chunks: n / 32, tail: n % 32,
-                into: dx.pointer, ldo: k)
+            let packed = w.panels.pointer
+            let slice = ThreadScratch.floats((halfBlock + 1) * 7 * 16)  // [halves, 7, 16]
+            for block in ParallelRegion.share(part, of: parts, total: columnBlocks) {
+                let firstColumn = block * 7
+                let columns = min(7, k - firstColumn)
+                var firstHalf = 0
+                repeat {
+                    let endHalf = min(fullHalves, firstHalf + halfBlock)
+                    let isLast = endHalf == fullHalves
+                    let copied = endHalf - firstHalf + (isLast && tail > 0 ? 1 : 0)
+                    for h in 0..<copied {
+                        let half = firstHalf + h
+                        let source = packed + (half / 2) * 32 * k + firstColumn * 32 + (half % 2) * 16  // W[16·half, firstColumn]
+                        let target = slice + h * 112
+                        for c in 0..<columns { (target + c * 16).update(from: source + c * 32, count: 16) }
+                    }
+                    computeDots(
+                        dy.pointer + firstHalf * 16, lda: n, rows: 0..<rows, slice, stepStride: 112, columnStride: 16,
+                        columns: 0..<columns, steps: endHalf - firstHalf, tail: isLast ? tail : 0,
+                        into: dx.pointer + firstColumn, ldo: k, accumulate: firstHalf > 0)
+                    firstHalf = endHalf
+                } while firstHalf < fullHalves
+            }
         }
     }
 
@@ -39,7 +66,7 @@ extension MatMul {
     ///
     ///     for i in 0..<rows, j in 0..<outputs { c[i·outputs + j] = Σ_{p<inputs} a[i·inputs + p] · b[j·inputs + p] }
     ///
-    /// Fewer than 32 outputs over 32 or more inputs (a shrink) run as dot products on b as it
+    /// Fewer than 32 outputs over 16 or more inputs (a shrink) run as dot products on b as it
     /// is, threads splitting the rows. Otherwise b is packed into this thread's scratch on every
     /// call (`outputs × inputs` floats, meant for adapter-sized b: pack a large, reused b once as
     /// a `PackedMatrix`) and threads split its panels.
@@ -51,7 +78,7 @@ extension MatMul {
         let flops = 2 * rows * outputs * inputs
         let a = SendablePointer(a)
         let c = SendablePointer(c)
-        if outputs < 32 && inputs >= 32 {
+        if outputs < 32 && inputs >= 16 {
             let rowPairs = (rows + 1) / 2
             let parts = ParallelRegion.parts(for: parallelism, flops: flops, maximumParts: rowPairs, automaticThreshold: parallelFlops)
             let b = SendablePointer(b)
@@ -59,7 +86,7 @@ extension MatMul {
                 let pairs = ParallelRegion.share(part, of: parts, total: rowPairs)
                 computeDots(
                     a.pointer, lda: inputs, rows: (pairs.lowerBound * 2)..<min(rows, pairs.upperBound * 2), b.pointer,
-                    chunkStride: 32, columnStride: inputs, columns: 0..<outputs, chunks: inputs / 32, tail: inputs % 32,
+                    stepStride: 16, columnStride: inputs, columns: 0..<outputs, steps: inputs / 16, tail: inputs % 16,
                     into: c.pointer, ldo: outputs)
             }
             return

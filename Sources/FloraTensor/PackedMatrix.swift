@@ -9,6 +9,10 @@
 /// so a kernel that walks p reads one contiguous stream of 32 floats per step, which is what its
 /// SIMD16 accumulators consume. The last panel is padded with zero columns when `outputs` is not
 /// a multiple of 32. The unpacked copy is not kept: the footprint is `paddedOutputs × inputs` floats.
+///
+/// A packed matrix may instead keep ggml's Q8_0 or Q4_1 blocks, re-laid per panel
+/// (QuantizedPanels.swift); the products then dequantize inside the kernels, to the same fp32
+/// values as `BlockFormat.dequantize`.
 public final class PackedMatrix: Sendable {
     /// Output columns per panel; the kernels' register tiles are built around it.
     public static let panelWidth = 32
@@ -17,8 +21,20 @@ public final class PackedMatrix: Sendable {
     public let inputs: Int
     /// Number of panels, `ceil(outputs / 32)`.
     public let panelCount: Int
-    /// `[panelCount, inputs, 32]`, 64-byte aligned.
+    /// How the panels store W: `.f32`, `.q8_0` or `.q4_1`.
+    public let format: BlockFormat
+    /// `.f32`: `[panelCount, inputs, 32]` floats, 64-byte aligned. Quantized: the panel tiles of
+    /// QuantizedPanels.swift, held as raw bytes.
     let panels: FloatBuffer
+
+    /// A matrix over already laid-out panels (the quantized initialiser).
+    init(outputs: Int, inputs: Int, format: BlockFormat, panels: FloatBuffer) {
+        self.outputs = outputs
+        self.inputs = inputs
+        self.format = format
+        self.panels = panels
+        panelCount = (outputs + Self.panelWidth - 1) / Self.panelWidth
+    }
 
     /// Packs a row-major `[outputs, inputs]` weight.
     public convenience init(weight: UnsafePointer<Float>, outputs: Int, inputs: Int) {
@@ -45,6 +61,7 @@ public final class PackedMatrix: Sendable {
         let width = Self.panelWidth
         self.outputs = outputs
         self.inputs = inputs
+        format = .f32
         panelCount = (outputs + width - 1) / width
         panels = FloatBuffer(count: panelCount * width * inputs)
         let rows = FloatBuffer(count: width * inputs)  // [32, inputs], one panel's rows
@@ -60,14 +77,10 @@ public final class PackedMatrix: Sendable {
         }
     }
 
-    /// Pointer to panel `q`: `[inputs, 32]`.
-    @inline(__always)
-    func panel(_ q: Int) -> UnsafePointer<Float> {
-        UnsafePointer(panels.pointer + q * Self.panelWidth * inputs)
-    }
-
     /// W back in its row-major `[outputs, inputs]` layout (a new tensor), for tests and training.
+    /// Quantized weights come back dequantized.
     public func unpacked() -> Tensor {
+        if format != .f32 { return dequantized().unpacked() }
         let result = Tensor(zeros: [outputs, inputs])
         let width = Self.panelWidth
         for j in 0..<outputs {

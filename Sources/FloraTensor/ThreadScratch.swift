@@ -10,7 +10,12 @@ import Darwin
 /// until the same thread asks again; a kernel asks once per call and hands the pointer only to
 /// the parallel region it waits for.
 enum ThreadScratch {
-    private static let key: pthread_key_t = {
+    private static let key = makeKey()
+    /// A second buffer, for the dequantized weight tiles of quantized products: their callers
+    /// may already hold the first one (the scaled rows of `multiplyExpanded`).
+    private static let weightKey = makeKey()
+
+    private static func makeKey() -> pthread_key_t {
         var key = pthread_key_t()
         #if canImport(Darwin)
         pthread_key_create(&key) { Unmanaged<FloatBuffer>.fromOpaque($0).release() }
@@ -20,10 +25,15 @@ enum ThreadScratch {
         }
         #endif
         return key
-    }()
+    }
 
     /// At least `count` floats of this thread's scratch (contents unspecified).
-    static func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    static func floats(_ count: Int) -> UnsafeMutablePointer<Float> { floats(count, key: key) }
+
+    /// At least `count` floats of this thread's weight scratch, apart from `floats(_:)`.
+    static func weightFloats(_ count: Int) -> UnsafeMutablePointer<Float> { floats(count, key: weightKey) }
+
+    private static func floats(_ count: Int, key: pthread_key_t) -> UnsafeMutablePointer<Float> {
         if let raw = pthread_getspecific(key) {
             let current = Unmanaged<FloatBuffer>.fromOpaque(raw)
             let buffer = current.takeUnretainedValue()

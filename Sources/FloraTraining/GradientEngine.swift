@@ -10,6 +10,8 @@ import FloraTensor
 public final class GradientEngine {
     public let model: LlamaModel
     public let adapters: [TrainableAdapter]
+    /// The fp32 embedding table, `[vocab, hidden]`, taken once (a quantized model builds it on request).
+    private let embeddingTable: Tensor
     /// Largest size of all layers' activations kept at once; above it each layer's are recomputed.
     public var activationBudgetBytes: Int = 1 << 30
     /// Whether the backward pass multiplies with packed copies of Wᵀ (built on the first backward,
@@ -53,6 +55,7 @@ public final class GradientEngine {
         }
         self.model = model
         self.adapters = adapters
+        embeddingTable = model.embeddingWeight
         config = model.config
         attention = CausalAttention(heads: config.headCount, kvHeads: config.kvHeadCount, headDim: config.headDim)
         rotary = model.rotaryTables
@@ -155,7 +158,7 @@ public final class GradientEngine {
             try slots.withUnsafeBufferPointer { try bank.prepare(slots: $0.baseAddress!, tokens: t) }
         }
         let residual = layerInputs.reserve((config.layerCount + 1) * t * d)
-        let embedding = model.embeddingWeight.pointer
+        let embedding = embeddingTable.pointer
         for (i, token) in batch.tokens.enumerated() {
             (residual + i * d).update(from: embedding + Int(token) * d, count: d)
         }

@@ -5,6 +5,6 @@ struct Flora: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flora",
         abstract: "Serve one language model with many per-request low-rank adapters (fLoRA, LoRA, IA3).",
-        subcommands: [Generate.self, Tokenize.self, Adapter.self, Bench.self, Train.self, Eval.self]
+        subcommands: [Generate.self, Tokenize.self, Adapter.self, Serve.self, Train.self, Eval.self, Bench.self]
     )
 }

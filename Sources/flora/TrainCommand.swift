@@ -120,7 +120,7 @@ struct Train: ParsableCommand {
         trainer.engine.activationBudgetBytes = activationMemory << 20
         printError("flora: training \(datasets.count) \(options.kind.rawValue) adapter(s), rank \(options.rank), on "
                    + options.targets.map(\.rawValue).joined(separator: ",") + ", peak learning rate \(options.peakLearningRate)")
-        var bar = ProgressBar()
+        var bar = TrainingProgressLine()
         try trainer.run { event in
             switch event {
             case .step(let report): bar.update(report)
@@ -207,7 +207,7 @@ func printError(_ line: String) {
 }
 
 /// The training progress line on stderr: redrawn in place on a terminal, else one line every ten seconds.
-struct ProgressBar {
+struct TrainingProgressLine {
     private let isTerminal = isatty(STDERR_FILENO) != 0
     private var drawn = false
     private var lastPrinted = -Double.infinity

@@ -31,7 +31,7 @@ import Testing
             return Case(
                 prompt: (0..<length).map { _ in Int32(generator.next() % 256) },
                 adapter: pick < names.count ? names[pick] : nil,
-                maxTokens: 1 + Int(generator.next() % 24), delay: i / 10)
+                maxTokens: 1 + Int(generator.next() % 24), delay: i < 100 ? 0 : (i - 100) / 10)  // a burst, then a trickle
         }
         let runs = await withTaskGroup(of: (Int, EngineRun).self) { group in
             for (i, c) in cases.enumerated() {

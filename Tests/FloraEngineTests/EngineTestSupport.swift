@@ -32,6 +32,7 @@ func collect(_ stream: AsyncThrowingStream<EngineOutput, any Error>) async -> En
 /// Greedy decoding of one prompt alone, straight through the model (no engine), with its
 /// adapter (if any) in a bank of its own: the reference every engine output must equal.
 func soloGreedy(model: LlamaModel, adapter: AdapterWeights?, prompt: [Int32], maxTokens: Int, stopToken: Int32 = 256) throws -> [Int32] {
+    let stopTokens: Set<Int32> = stopToken == 2 ? [0, 2] : [stopToken]
     let bank = try AdapterBank(capacity: 1, shapes: model.adapterShapes)
     let slot = try adapter.map { try bank.install($0) } ?? AdapterBank.noAdapter
     let cache = PagedKVCache(config: model.config, blockCount: (prompt.count + maxTokens) / 16 + 1)
@@ -45,7 +46,7 @@ func soloGreedy(model: LlamaModel, adapter: AdapterWeights?, prompt: [Int32], ma
         computed = tokens.count
         let next = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
         generated.append(next)
-        if next == stopToken { break }
+        if stopTokens.contains(next) { break }
         tokens.append(next)
     }
     return generated

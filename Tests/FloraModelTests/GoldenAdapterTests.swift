@@ -118,7 +118,7 @@ enum Golden {
         let logits = Array(try model.forward(batch, cache: cache, scratch: ForwardScratch(config: model.config), adapters: bank))
         let vocabulary = model.config.vocabularySize
         for (i, row) in reference.rows.enumerated() {
-            let rowLogits = logits[(i * vocabulary)..<((i + 1) * vocabulary)]
+            let rowLogits = logits[(i * vocabulary)..<((i + 1) * vocabulary)]  // [vocab]
             Golden.expectTop(rowLogits, row.batched_top10, "\(name) row \(i) (\(row.adapter)) against the batched reference")
             Golden.expectTop(rowLogits, row.solo_top10, "\(name) row \(i) (\(row.adapter)) against its solo reference")
         }

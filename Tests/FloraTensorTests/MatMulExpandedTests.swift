@@ -5,7 +5,7 @@ import Testing
 /// Token t uses `ranks[t % ranks.count]` expanded rows: 0 means one unscaled row (no adapter);
 /// a rank r gives r rows with factor 1/r whose input and output scales are, row by row in turn,
 /// both set, input only, output only, or neither.
-private final class ExpandedBatch {
+final class ExpandedBatch {
     let expansion: RowExpansion
     let scales: [Tensor]
 

@@ -1,0 +1,69 @@
+// The ways of serving a request that `flora bench` compares (DESIGN.md sections 1 and 7).
+
+import FloraAdapters
+import Foundation
+
+public enum BenchMethod: String, CaseIterable, Sendable, Codable {
+    /// The base model: requests without adapter.
+    case base
+    /// fLoRA adapters: rank r costs r rows of the base product per token.
+    case flora
+    /// LoRA through the gather-bmm kernel (the fLoRA paper's baseline).
+    case loraBMM = "lora-bmm"
+    /// LoRA through the segmented kernel (Punica's SGMV).
+    case loraSegmented = "lora-segmented"
+    /// IA3 vectors (no rank).
+    case ia3
+
+    /// The kind of adapter its requests carry; nil for the base model.
+    public var adapterKind: AdapterKind? {
+        switch self {
+        case .base: nil
+        case .flora: .flora
+        case .loraBMM, .loraSegmented: .lora
+        case .ia3: .ia3
+        }
+    }
+
+    /// The engine's LoRA kernel for this method (irrelevant to the others).
+    public var loraKernel: LoRAKernel { self == .loraBMM ? .bmm : .segmented }
+
+    /// Whether the rank under test changes what this method computes.
+    public var hasRank: Bool { self == .flora || self == .loraBMM || self == .loraSegmented }
+
+    /// Parses a comma-separated list of method names.
+    public static func list(_ text: String) throws -> [BenchMethod] {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw BenchError.invalidArgument("no methods given") }
+        return try names.map { name in
+            guard let method = BenchMethod(rawValue: name) else {
+                throw BenchError.invalidArgument(
+                    "unknown method '\(name)', expected some of \(allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return method
+        }
+    }
+}
+
+/// Parses comma-separated positive integers (`--ranks 1,2,4`).
+public func parsePositiveIntegers(_ text: String, option: String) throws -> [Int] {
+    let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    let values = parts.compactMap { Int($0) }
+    guard !parts.isEmpty, values.count == parts.count, values.allSatisfy({ $0 > 0 }) else {
+        throw BenchError.invalidArgument("\(option) must list positive integers separated by commas, got '\(text)'")
+    }
+    return values
+}
+
+/// Parses comma-separated module names (`--targets q_proj,k_proj`).
+public func parseTargets(_ text: String) throws -> [TargetModule] {
+    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !names.isEmpty else { throw BenchError.invalidArgument("--targets: no modules given") }
+    return try names.map { name in
+        guard let module = TargetModule(rawValue: name) else {
+            throw BenchError.invalidArgument(
+                "--targets: unknown module '\(name)', expected some of \(TargetModule.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return module
+    }
+}

@@ -1,0 +1,42 @@
+// Linear weights that stay in their GGUF blocks (Q8_0, Q4_1): packed straight from the file's
+// bytes into quantized panels (FloraTensor's QuantizedPanels.swift), so a model keeps about a
+// fifth of the fp32 footprint and decode streams that much less memory per token. The q/k row
+// un-permutation of GGUFWeights.swift moves whole rows, so it is applied to the raw rows.
+
+import Foundation
+import FloraFormats
+import FloraTensor
+
+extension GGUFWeightSource {
+    /// Whether quantized linear weights stay quantized unless told otherwise: yes, except with
+    /// the environment variable `FLORA_WEIGHTS=f32` (to compare with the fp32 path).
+    public static var keepsQuantizedWeightsByDefault: Bool {
+        ProcessInfo.processInfo.environment["FLORA_WEIGHTS"]?.lowercased() != "f32"
+    }
+
+    /// The Q8_0 or Q4_1 weight `name` packed in its blocks; nil for other types (loaded as fp32)
+    /// or when `keepsQuantizedWeights` is off.
+    public func packedLinear(_ name: String) throws -> PackedMatrix? {
+        guard keepsQuantizedWeights, let ggufName = Self.ggufName(name), let info = file.tensorInfos[ggufName],
+              let format = info.type.blockFormat, PackedMatrix.quantizedFormats.contains(format), info.shape.count == 2
+        else { return nil }
+        let outputs = info.shape[0], inputs = info.shape[1]
+        var heads = 0
+        if unpermutesQueryKey && name.hasSuffix("self_attn.q_proj.weight") { heads = config.headCount }
+        if unpermutesQueryKey && name.hasSuffix("self_attn.k_proj.weight") { heads = config.kvHeadCount }
+        let headDim = heads > 0 ? outputs / heads : 0
+        // Hugging Face row r = h·headDim + j·half + i comes from GGUF row h·headDim + 2i + j.
+        let sourceRow = { (r: Int) -> Int in
+            guard headDim >= 2 else { return r }
+            let half = headDim / 2, within = r % headDim
+            return r - within + 2 * (within % half) + within / half
+        }
+        do {
+            return try file.withRawBytes(of: ggufName) {
+                try PackedMatrix(quantized: format, blocks: $0, outputs: outputs, inputs: inputs, sourceRow: sourceRow)
+            }
+        } catch let error as PackedMatrixError {
+            throw ModelError.invalidConfig(source: sourceName, detail: "tensor '\(ggufName)': \(error)")
+        }
+    }
+}

@@ -1,0 +1,113 @@
+// The server's registry of adapters by name and folder, in step with the engine's. Every
+// folder is read and checked against the model's shapes before its name is registered, so a
+// broken adapter is refused up front with the loader's reason and changes nothing. Loads and
+// unloads of one name are serialised: the actor marks a name busy across its awaits.
+
+import FloraAdapters
+import FloraEngine
+import Foundation
+
+public actor AdapterCatalog {
+    let engine: Engine
+    let shapes: AdapterTargetShapes
+    let baseModelName: String
+    /// Real path of `--adapter-dir`, or nil: no loads by path at run time.
+    public nonisolated let root: String?
+    private var paths: [String: String] = [:]
+    private var busy: Set<String> = []
+
+    public init(engine: Engine, baseModelName: String, adapterRoot: String?) async throws {
+        self.engine = engine
+        shapes = await engine.model.adapterShapes
+        self.baseModelName = baseModelName
+        if let adapterRoot {
+            guard let resolved = AdapterPaths.realPath(adapterRoot) else {
+                throw APIError.badRequest("the adapter directory '\(adapterRoot)' does not exist")
+            }
+            root = resolved
+        } else {
+            root = nil
+        }
+    }
+
+    /// Registered adapters and their folders, by name.
+    public var adapters: [(name: String, path: String)] { paths.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    public func path(of name: String) -> String? { paths[name] }
+
+    /// Registers `name` → `path` after reading the folder (used at start, and by `load`).
+    public func register(name: String, path: String) async throws(APIError) {
+        if let problem = AdapterPaths.problem(withName: name) { throw APIError.badRequest(problem, param: "lora_name") }
+        guard name != baseModelName else {
+            throw APIError.badRequest("'\(name)' is the base model's name; choose another adapter name", param: "lora_name")
+        }
+        guard paths[name] == nil, !busy.contains(name) else {
+            throw APIError.badRequest("The lora adapter '\(name)' has already been loaded.", param: "lora_name")
+        }
+        busy.insert(name)
+        defer { busy.remove(name) }
+        do {
+            _ = try AdapterLoader.load(folder: path, name: name, shapes: shapes)
+        } catch {
+            throw APIError.badRequest("adapter '\(name)' at '\(path)' cannot be loaded: \(error)", param: "lora_path")
+        }
+        do {
+            try await engine.registerAdapter(name: name, path: path)
+        } catch {
+            throw APIError.badRequest("adapter '\(name)' cannot be registered: \(error)", param: "lora_name")
+        }
+        paths[name] = path
+    }
+
+    /// /v1/load_lora_adapter: `path` must resolve inside the adapter root.
+    public func load(name: String, path: String) async throws(APIError) {
+        guard let root else {
+            throw APIError(.forbidden, "this server was started without --adapter-dir, so it loads no adapters by path", param: "lora_path")
+        }
+        try await register(name: name, path: try AdapterPaths.resolve(path, inside: root))
+    }
+
+    /// /v1/unload_lora_adapter: refused (409) while running or waiting requests use the adapter.
+    public func unload(name: String) async throws(APIError) {
+        guard paths[name] != nil, !busy.contains(name) else {
+            throw APIError.notFound("The lora adapter '\(name)' cannot be found.", param: "lora_name")
+        }
+        busy.insert(name)
+        defer { busy.remove(name) }
+        let snapshot = await engine.snapshot()
+        if snapshot.runningAdapters.contains(name) || snapshot.waitingAdapters.contains(name) {
+            throw APIError(.conflict, "adapter '\(name)' is used by running or waiting requests; unload it when they are done", param: "lora_name")
+        }
+        do {
+            try await engine.unregisterAdapter(name: name)
+        } catch let error as AdapterCacheError {
+            if case .unknownAdapter = error {
+                paths[name] = nil
+                throw APIError.notFound("The lora adapter '\(name)' cannot be found.", param: "lora_name")
+            }
+            throw APIError(.conflict, error.description, param: "lora_name")
+        } catch {
+            throw APIError(.internalServerError, "\(error)", param: "lora_name")
+        }
+        paths[name] = nil
+    }
+
+    /// Registers every folder directly under the adapter root by its folder name. A folder that
+    /// does not load is skipped, not fatal: in a directory of thousands, one bad adapter should
+    /// not keep the server down. Returns the skipped folders with the reason.
+    public func registerAdapterDirectory() async -> [(folder: String, reason: String)] {
+        guard let root else { return [] }
+        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
+        var skipped: [(folder: String, reason: String)] = []
+        for entry in entries where !entry.hasPrefix(".") {
+            let path = root + "/" + entry
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            do {
+                try await register(name: entry, path: path)
+            } catch {
+                skipped.append((entry, error.message))
+            }
+        }
+        return skipped
+    }
+}

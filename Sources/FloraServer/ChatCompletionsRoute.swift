@@ -1,0 +1,97 @@
+// POST /v1/chat/completions: the messages go through the model's own chat template.
+
+import FloraEngine
+import FloraTokenizer
+import Hummingbird
+
+extension FloraAPI {
+    func chatCompletions(_ request: Request, context: FloraRequestContext) async throws -> Response {
+        let body = try await request.decodeJSON(ChatCompletionRequest.self, limit: configuration.maxBodyBytes)
+        let adapter = try await adapter(forModel: body.model)
+        if let top = body.topLogprobs?.value {
+            guard body.logprobs == true else { throw APIError.badRequest("top_logprobs needs logprobs: true", param: "top_logprobs") }
+            guard (0...SamplingParameters.maxLogprobs).contains(top) else {
+                throw APIError.badRequest("top_logprobs must be in 0...\(SamplingParameters.maxLogprobs), got \(top)", param: "top_logprobs")
+            }
+        }
+        let prompt = try chatPromptTokens(body.messages)
+        let sampling = body.sampling
+        let requests = try sampling.engineRequests(prompts: [prompt], adapter: adapter, maxModelLength: maxModelLength, vocabularySize: vocabularySize)
+        let render = ChatRenderer(
+            id: Self.newID("chatcmpl-"), created: Self.now, model: modelName(body.model), tokenizer: tokenizer,
+            choicesPerPrompt: requests.count, logprobs: body.logprobs == true)
+        let generation = await Generation.start(engine: engine, requests: requests, channel: context.channel)
+        if body.stream == true {
+            try await generation.waitUntilAdmitted()
+            return ServerSentEvents.response(generation, includeUsage: body.streamOptions?.includeUsage == true, render: render)
+        }
+        return JSONOutput.response(render.whole(try await generation.collect()))
+    }
+
+    /// The conversation rendered by the model's template (with the assistant's turn opened) and encoded.
+    func chatPromptTokens(_ messages: [ChatMessageInput]) throws -> [Int32] {
+        guard !messages.isEmpty else { throw APIError.badRequest("messages must hold at least one message", param: "messages") }
+        do {
+            let chat = messages.map { ChatMessage(role: $0.role, content: $0.content) }
+            return try tokenizer.encodeChat(messages: chat, addGenerationPrompt: true).map { Int32($0) }
+        } catch {
+            throw APIError.badRequest("the model's chat template refused the messages: \(error)", param: "messages")
+        }
+    }
+}
+
+/// /v1/chat/completions output: the whole response, or its `chat.completion.chunk` stream whose
+/// first chunk per choice carries the role.
+struct ChatRenderer: StreamRenderer {
+    let id: String
+    let created: Int
+    let model: String
+    let tokenizer: Tokenizer
+    let choicesPerPrompt: Int
+    let logprobs: Bool
+    private var started: Set<Int> = []
+
+    init(id: String, created: Int, model: String, tokenizer: Tokenizer, choicesPerPrompt: Int, logprobs: Bool) {
+        self.id = id
+        self.created = created
+        self.model = model
+        self.tokenizer = tokenizer
+        self.choicesPerPrompt = choicesPerPrompt
+        self.logprobs = logprobs
+    }
+
+    func whole(_ outputs: [ChoiceOutput]) -> ChatCompletionBody {
+        let choices = outputs.enumerated().map { index, output in
+            ChatCompletionBody.Choice(
+                index: index, message: .init(content: output.text),
+                logprobs: OrNull(logprobs ? Logprobs.chat(output.tokens, tokenizer: tokenizer) : nil),
+                finishReason: output.finishReason?.rawValue ?? FinishReason.length.rawValue)
+        }
+        return ChatCompletionBody(id: id, created: created, model: model, choices: choices, usage: Usage(outputs, choicesPerPrompt: choicesPerPrompt))
+    }
+
+    mutating func chunks(for event: ChoicePiece) -> [any Encodable & Sendable] {
+        var chunks: [any Encodable & Sendable] = []
+        if started.insert(event.choice).inserted {
+            chunks.append(chunk(event.choice, delta: .init(role: "assistant", content: ""), logprobs: nil, finish: nil))
+        }
+        let piece = event.piece
+        let reportsTokens = logprobs && !piece.tokens.isEmpty
+        if !piece.text.isEmpty || reportsTokens || piece.finishReason != nil {
+            chunks.append(chunk(
+                event.choice, delta: .init(content: piece.text.isEmpty && piece.finishReason != nil ? nil : piece.text),
+                logprobs: reportsTokens ? Logprobs.chat(piece.tokens, tokenizer: tokenizer) : nil, finish: piece.finishReason))
+        }
+        return chunks
+    }
+
+    private func chunk(_ index: Int, delta: ChatCompletionChunk.Delta, logprobs: ChatLogprobs?, finish: FinishReason?) -> ChatCompletionChunk {
+        ChatCompletionChunk(id: id, created: created, model: model, choices: [
+            .init(index: index, delta: delta, logprobs: OrNull(logprobs), finishReason: OrNull(finish?.rawValue)),
+        ])
+    }
+
+    func usageChunk(_ usage: Usage) -> any Encodable & Sendable {
+        ChatCompletionChunk(id: id, created: created, model: model, choices: [], usage: usage)
+    }
+}
