@@ -163,7 +163,7 @@ struct Train: ParsableCommand {
     /// --eval-every and --save-every may change when resuming).
     private func resumedOptions(_ saved: TrainingOptions) throws -> TrainingOptions {
         func check<T: Equatable>(_ given: T?, _ stored: T, _ flag: String) throws {
-            if let given, given != stored { throw ValidationError("--\(flag) \(given) differs from the checkpoint's \(stored); a resumed run keeps its options") }
+            if let given, given != stored { throw TrainingError.invalidArgument("--\(flag) \(given) differs from the checkpoint's \(stored); a resumed run keeps its options") }
         }
         try check(kind, saved.kind, "type")
         try check(rank, saved.rank, "rank")

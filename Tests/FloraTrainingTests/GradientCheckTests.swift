@@ -11,10 +11,14 @@ import Testing
     /// Directional derivatives along random directions of each (layer, module, tensor) block:
     /// `(L(θ + εδ) − L(θ − εδ)) / 2ε` against `∇L · δ`.
     @Test("Adapter gradients match central differences at every target module", arguments: [
-        (AdapterKind.flora, 1, false), (.flora, 3, true), (.lora, 2, false), (.lora, 4, true), (.ia3, 1, false), (.ia3, 1, true),
+        (AdapterKind.flora, 1, false, false), (.flora, 3, true, false), (.lora, 2, false, false), (.lora, 4, true, false),
+        (.ia3, 1, false, false), (.ia3, 1, true, false),
+        (.flora, 2, false, true), (.lora, 2, true, true), (.ia3, 1, false, true),
     ])
-    func gradientsMatchFiniteDifferences(kind: AdapterKind, rank: Int, keepActivations: Bool) throws {
-        let model = try Tiny.model()
+    func gradientsMatchFiniteDifferences(kind: AdapterKind, rank: Int, keepActivations: Bool, attentionBias: Bool) throws {
+        var config = Tiny.config
+        config.attentionBias = attentionBias  // Qwen2's biased q, k, v
+        let model = try Tiny.model(config)
         let adapter = try Tiny.adapter(kind, rank: rank, model: model)
         let engine = try GradientEngine(model: model, adapters: [adapter])
         engine.activationBudgetBytes = keepActivations ? Int.max : 0
