@@ -96,8 +96,8 @@ public final class KVBlockManager {
     /// the free pool (evicting least recently used cached blocks when only those are left).
     /// A sequence without blocks first takes `prefix` (found by `cachedPrefix(of:adapterName:)`
     /// just before), whose blocks it shares read-only. Returns false, changing nothing, when
-    /// the pool is short.
-    public func allocate(_ id: SequenceID, tokenCount: Int, reusing prefix: CachedPrefix? = nil) -> Bool {
+    /// the pool is short, or would keep fewer than `reserve` blocks free afterwards.
+    public func allocate(_ id: SequenceID, tokenCount: Int, reusing prefix: CachedPrefix? = nil, keepingFree reserve: Int = 0) -> Bool {
         var sequence = sequences[id] ?? SequenceBlocks()
         let isNew = sequence.blocks.isEmpty
         var shared: [Int32] = []
@@ -112,7 +112,7 @@ public final class KVBlockManager {
         }
         let newBlocks = max(0, blocksNeeded(forTokens: tokenCount) - sequence.blocks.count - shared.count)
         let revived = shared.reduce(0) { $0 + (referenceCounts[Int($1)] == 0 ? 1 : 0) }
-        guard newBlocks + revived <= freeBlockCount else { return false }
+        guard newBlocks + revived + reserve <= freeBlockCount else { return false }
 
         for block in shared {
             evictable.remove(block)

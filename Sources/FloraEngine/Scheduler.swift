@@ -16,6 +16,11 @@
 // admitted running sequence gives back all its blocks and goes to the front of the waiting
 // queue; it recomputes later (its computed full blocks stay in the prefix cache, so the
 // recompute often starts from a hit). No sequence is admitted in a step that preempted.
+//
+// Admission keeps one free block per running sequence (a growth reserve, like vLLM v0's
+// watermark but scaled by the batch). Without it a burst on a small pool thrashes: a newcomer
+// takes the last free blocks, the next block boundary of an older sequence preempts it, and
+// its prompt is computed again soon after.
 
 struct SequenceRecord {
     var tokens: [Int32]   // prompt, then generated
@@ -209,7 +214,7 @@ public final class Scheduler {
             }
             let prefix = blockManager.cachedPrefix(of: record.tokens, adapterName: record.adapterName)
             let end = prefix.tokenCount + min(record.tokens.count - prefix.tokenCount, budget)
-            guard blockManager.allocate(id, tokenCount: end, reusing: prefix) else { break }
+            guard blockManager.allocate(id, tokenCount: end, reusing: prefix, keepingFree: running.count) else { break }
             record.computed = prefix.tokenCount
             record.isRunning = true
             records[id] = record

@@ -12,10 +12,13 @@ import Foundation
 import Testing
 
 @Suite struct PEFTCheckTests {
+    /// `FLORA_PEFT_PYTHON` names a Python with torch and PEFT (a virtual environment, say).
+    static let interpreter = ProcessInfo.processInfo.environment["FLORA_PEFT_PYTHON"] ?? "/usr/bin/python3"
+
     static func python(_ arguments: [String]) throws -> (status: Int32, output: String)? {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { return nil }
+        guard FileManager.default.isExecutableFile(atPath: interpreter) else { return nil }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.executableURL = URL(fileURLWithPath: interpreter)
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
