@@ -15,7 +15,6 @@ import FloraTensor
 /// Gather-bmm splits its tokens over the cores above this many flops (a parallel region costs
 /// about 1.2 µs, DESIGN.md section 9).
 private let bmmParallelFlops = 1_000_000
-private let coreCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 extension AdapterBank {
     /// Gather-bmm: each token gathers its own `A` and `Bᵀ` (by pointer) and applies them as two
@@ -30,7 +29,7 @@ extension AdapterBank {
             flops += 2 * resolved[g].rank * (k + n)
         }
         let maxRank = largestRank
-        let parts = flops >= bmmParallelFlops ? min(coreCount, tokens) : 1
+        let parts = flops >= bmmParallelFlops ? min(ParallelRegion.coreCount, tokens) : 1
         let u = SendablePointer(loraIntermediate.reserve(parts * maxRank))  // [parts, maxRank]
         let groupOf = SendablePointer(plan.tokenGroup.pointer)
         let modules = SendablePointer(resolved.pointer)
@@ -47,7 +46,7 @@ extension AdapterBank {
                 for j in 0..<m.rank { Elementwise.addScaled(bT + j * n, alpha: m.scale * u[j], into: yt, count: n) }
             }
         }
-        if parts == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: work) }
+        ParallelRegion.run(parts: parts, work)
     }
 
     /// Segmented (SGMV): per LoRA group of tokens, one shrink product `U = X_g Aᵀ`

@@ -40,7 +40,7 @@ extension LlamaModel {
             for item in 0..<items { task.run(item: item, queries: queries.pointer, scores: scores.pointer, into: output.pointer) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        ParallelRegion.run(parts: workers) { worker in
             var item = worker
             while item < items {  // interleaved, since later positions cost more
                 task.run(item: item, queries: queries.pointer, scores: scores.pointer + worker * stride, into: output.pointer)
