@@ -8,12 +8,10 @@
 //
 // The naive reference is the LoRA case of `AdapterReference.linear`.
 
-import Dispatch
-import Foundation
 import FloraTensor
 
 /// Gather-bmm splits its tokens over the cores above this many flops (a parallel region costs
-/// about 1.2 µs, DESIGN.md section 9).
+/// up to a microsecond, DESIGN.md section 9).
 private let bmmParallelFlops = 1_000_000
 
 extension AdapterBank {

@@ -1,7 +1,6 @@
 // Causal grouped-query attention over the paged KV cache: each token attends to positions
 // 0...p of its own sequence, reading keys and values block by block through its block table.
 
-import Dispatch
 import FloraTensor
 
 extension PagedKVCache {
