@@ -34,6 +34,10 @@ import Testing
     ])
     func peftAgreesWithFlora(kind: AdapterKind) throws {
         let script = TestFiles.repositoryRoot + "/scripts/peft_check.py"
+        if ProcessInfo.processInfo.environment["FLORA_PEFT_PYTHON"] != nil {
+            // A Python named on purpose must exist: skipping would hide the check it was named for.
+            try #require(FileManager.default.isExecutableFile(atPath: Self.interpreter), "FLORA_PEFT_PYTHON=\(Self.interpreter) is not an executable file")
+        }
         guard let probe = try Self.python(["-c", "import torch, transformers, peft, gguf"]) else { return }
         if probe.status != 0 {
             let run = try #require(try Self.python([script, "--model", "unused.gguf", "--adapter", "unused"]))
