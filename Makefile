@@ -3,7 +3,6 @@
 # so every build and test passes -target-cpu. Everything builds in one configuration (release).
 
 SHELL := /bin/bash
-export PATH := $(PATH):/opt/swift/usr/bin
 FLORA_HOME ?= $(HOME)/.cache/flora
 export FLORA_HOME
 TARGET_CPU ?= native
@@ -19,7 +18,7 @@ E2E_VENV := .venv-e2e
 .PHONY: run test e2e e2e-run e2e-deps demo-adapters generate build model deps clean
 
 deps:
-	@command -v swift >/dev/null || { echo "make: Swift 6 is required (expected at /opt/swift/usr/bin/swift)"; exit 1; }
+	@command -v swift >/dev/null || { echo "make: Swift 6 is required and 'swift' is not on PATH: install a Swift 6 toolchain for Debian 12 (swift.org/install) and add its usr/bin to PATH"; exit 1; }
 	@command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1 || { \
 		echo "make: installing python3 and pip"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-pip; }
 

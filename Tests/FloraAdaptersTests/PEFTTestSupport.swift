@@ -3,13 +3,11 @@
 import FloraAdapters
 import FloraFormats
 import FloraTensor
+import FloraTestSupport
 import Foundation
 
-/// The reference adapters of shared/golden (override with FLORA_GOLDEN).
-let goldenAdapters: String = {
-    let root = ProcessInfo.processInfo.environment["FLORA_GOLDEN"] ?? "/work/shared/golden"
-    return URL(fileURLWithPath: root).appendingPathComponent("adapters").path
-}()
+/// The reference adapters (Tests/Fixtures/golden/adapters).
+let goldenAdapters: String = TestFiles.goldenDirectory + "/adapters"
 
 /// A fresh empty folder under the temporary directory.
 func temporaryFolder(_ label: String = "adapter") throws -> String {

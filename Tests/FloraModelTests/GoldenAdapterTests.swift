@@ -1,5 +1,5 @@
 // Every golden adapter (fLoRA rank 1 and 4, PEFT LoRA rank 8, PEFT IA3) on the real SmolLM2,
-// alone and mixed in one batch, against the reference values of PyTorch + PEFT (shared/golden).
+// alone and mixed in one batch, against the reference values of PyTorch + PEFT (Tests/Fixtures/golden).
 
 import FloraAdapters
 import FloraModel

@@ -1,4 +1,4 @@
-// The real SmolLM2 against the reference values of PyTorch + transformers (shared/golden).
+// The real SmolLM2 against the reference values of PyTorch + transformers (Tests/Fixtures/golden).
 
 import FloraFormats
 import FloraModel

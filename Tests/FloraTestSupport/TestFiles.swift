@@ -9,11 +9,9 @@ public enum TestFiles {
         return url.path
     }()
 
-    /// `FLORA_GOLDEN`, or `<repo root>/../shared/golden`.
-    public static let goldenDirectory: String = {
-        if let path = ProcessInfo.processInfo.environment["FLORA_GOLDEN"], !path.isEmpty { return path }
-        return URL(fileURLWithPath: repositoryRoot).deletingLastPathComponent().appendingPathComponent("shared/golden").path
-    }()
+    /// Reference values computed by PyTorch, transformers and PEFT, committed with the script
+    /// that regenerates them (scripts/fixtures/make_golden.py): tests read nothing outside the repository.
+    public static let goldenDirectory: String = repositoryRoot + "/Tests/Fixtures/golden"
 
     /// The default model, fetched with scripts/fetch-model.sh when it is missing.
     public static func modelPath() throws -> String {

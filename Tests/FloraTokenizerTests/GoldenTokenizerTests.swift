@@ -1,4 +1,4 @@
-// The reference cases of shared/golden/tokenizer.json (Hugging Face transformers on the same
+// The reference cases of Tests/Fixtures/golden/tokenizer.json (Hugging Face transformers on the same
 // GGUF), with the real SmolLM2 vocabulary read through FloraFormats' GGUF reader.
 
 import Foundation

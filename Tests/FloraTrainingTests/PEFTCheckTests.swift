@@ -12,8 +12,14 @@ import Foundation
 import Testing
 
 @Suite struct PEFTCheckTests {
-    /// `FLORA_PEFT_PYTHON` names a Python with torch and PEFT (a virtual environment, say).
-    static let interpreter = ProcessInfo.processInfo.environment["FLORA_PEFT_PYTHON"] ?? "/usr/bin/python3"
+    /// `FLORA_PEFT_PYTHON` names a Python with torch and PEFT (a virtual environment, say);
+    /// otherwise the first `python3` on `PATH`.
+    static let interpreter: String = {
+        let environment = ProcessInfo.processInfo.environment
+        if let named = environment["FLORA_PEFT_PYTHON"] { return named }
+        let directories = (environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        return directories.map { $0 + "/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "python3"
+    }()
 
     static func python(_ arguments: [String]) throws -> (status: Int32, output: String)? {
         guard FileManager.default.isExecutableFile(atPath: interpreter) else { return nil }
