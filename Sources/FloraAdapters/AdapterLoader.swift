@@ -8,48 +8,89 @@ import FloraTensor
 import Foundation
 
 public enum AdapterLoader {
+    /// Checks the adapter in `folder` against a model of `shapes` from its config and its
+    /// safetensors header alone: everything `load` checks except the values themselves (which
+    /// `load` still refuses when they are not finite). Registering thousands of adapters costs
+    /// two small reads each.
+    public static func inspect(folder: String, shapes: AdapterTargetShapes) throws -> AdapterManifest {
+        try Inspection(PEFTFolder(path: folder), shapes: shapes).manifest
+    }
+
     /// Loads the adapter in `folder` for a model of `shapes`, naming it `name`. Nothing is kept
     /// if anything is refused.
     public static func load(folder: String, name: String, shapes: AdapterTargetShapes) throws -> AdapterWeights {
-        let peft = try PEFTFolder(path: folder)
-        let config = peft.config
-        let matcher = try PEFTModuleMatcher(config, file: peft.configPath)
-        let kind = adapterKind(config.peftType)
-        let plan = try expectedModules(matcher, shapes: shapes, configPath: peft.configPath)
-        let found = try tensorsByModule(peft.weights, kind: kind, plan: plan, shapes: shapes)
-
+        let inspection = try Inspection(PEFTFolder(path: folder), shapes: shapes)
+        let (peft, kind, config) = (inspection.peft, inspection.kind, inspection.peft.config)
         var modules: [AdapterModuleKey: AdapterModuleWeights] = [:]
-        for (key, expectation) in plan.sorted(by: { $0.key < $1.key }) {
+        for (key, expectation) in inspection.plan.sorted(by: { $0.key < $1.key }) {
             let (d_in, d_out) = (shapes.inputs(key.module), shapes.outputs(key.module))
-            let why = "\(key.module.rawValue) has \(d_in) inputs and \(d_out) outputs"
-                + (kind == .ia3 ? "" : ", rank \(expectation.rank) from the config")
-            func read(_ role: PEFTTensorName.Role, shape: [Int]) throws -> [Float] {
-                let canonical = PEFTTensorName(layer: key.layer, block: key.module.block, module: key.module.rawValue, role: role)
-                guard let stored = found[key]?[role] else {
-                    throw FormatError(.missing, file: peft.weightsPath, item: canonical.name,
-                                      expected: "a tensor of shape \(shape) (\(key.module.rawValue) of layer \(key.layer) is targeted)",
-                                      found: "no such tensor")
-                }
-                return try values(of: stored, in: peft.weights, shape: shape, why: why)
+            func read(_ role: PEFTTensorName.Role) throws -> [Float] {
+                try peft.weights.tensor(inspection.tensors[key]![role]!).toArray()  // converts, and refuses NaN and infinities
             }
             let r = expectation.rank
             switch kind {
             case .flora:
-                let a = try read(.floraA, shape: [r, d_in]), b = try read(.floraB, shape: [d_out, r])
-                modules[key] = .flora(try FloraFactors(rank: r, inputs: d_in, outputs: d_out, a: a, b: b))
+                modules[key] = .flora(try FloraFactors(rank: r, inputs: d_in, outputs: d_out, a: read(.floraA), b: read(.floraB)))
             case .lora:
-                let a = try read(.loraA, shape: [r, d_in]), b = try read(.loraB, shape: [d_out, r])
                 modules[key] = .lora(try LoRAFactors(
-                    rank: r, inputs: d_in, outputs: d_out, a: a, b: b, alpha: Float(expectation.alpha), useRSLoRA: config.useRSLoRA))
+                    rank: r, inputs: d_in, outputs: d_out, a: read(.loraA), b: read(.loraB),
+                    alpha: Float(expectation.alpha), useRSLoRA: config.useRSLoRA))
             case .ia3:
-                let l = try read(.ia3, shape: expectation.feedForward ? [1, d_in] : [d_out, 1])
-                modules[key] = .ia3(try IA3Vector(inputs: d_in, outputs: d_out, feedForward: expectation.feedForward, l: l))
+                modules[key] = .ia3(try IA3Vector(inputs: d_in, outputs: d_out, feedForward: expectation.feedForward, l: read(.ia3)))
             }
         }
         return try AdapterWeights(
             name: name, kind: kind, rank: config.r, shapes: shapes, modules: modules,
             loraAlpha: kind == .lora ? Float(config.loraAlpha) : nil, useRSLoRA: config.useRSLoRA,
             baseModelNameOrPath: config.baseModelNameOrPath)
+    }
+
+    /// An opened folder checked against the model down to every tensor's name, dtype and
+    /// shape: what `inspect` and `load` share.
+    struct Inspection {
+        let peft: PEFTFolder
+        let kind: AdapterKind
+        let plan: [AdapterModuleKey: Expectation]
+        /// Every targeted (layer, module)'s tensors by role; all present, of the right dtype and shape.
+        let tensors: [AdapterModuleKey: [PEFTTensorName.Role: String]]
+
+        init(_ peft: PEFTFolder, shapes: AdapterTargetShapes) throws {
+            let matcher = try PEFTModuleMatcher(peft.config, file: peft.configPath)
+            let kind = adapterKind(peft.config.peftType)
+            let plan = try expectedModules(matcher, shapes: shapes, configPath: peft.configPath)
+            let found = try tensorsByModule(peft.weights, kind: kind, plan: plan, shapes: shapes)
+            for (key, expectation) in plan {
+                let (d_in, d_out) = (shapes.inputs(key.module), shapes.outputs(key.module))
+                let why = "\(key.module.rawValue) has \(d_in) inputs and \(d_out) outputs"
+                    + (kind == .ia3 ? "" : ", rank \(expectation.rank) from the config")
+                let r = expectation.rank
+                let expected: [(PEFTTensorName.Role, [Int])] = switch kind {
+                case .flora: [(.floraA, [r, d_in]), (.floraB, [d_out, r])]
+                case .lora: [(.loraA, [r, d_in]), (.loraB, [d_out, r])]
+                case .ia3: [(.ia3, expectation.feedForward ? [1, d_in] : [d_out, 1])]
+                }
+                for (role, shape) in expected {
+                    let canonical = PEFTTensorName(layer: key.layer, block: key.module.block, module: key.module.rawValue, role: role)
+                    guard let stored = found[key]?[role] else {
+                        throw FormatError(.missing, file: peft.weightsPath, item: canonical.name,
+                                          expected: "a tensor of shape \(shape) (\(key.module.rawValue) of layer \(key.layer) is targeted)",
+                                          found: "no such tensor")
+                    }
+                    try checkHeader(of: stored, in: peft.weights, shape: shape, why: why)
+                }
+            }
+            self.peft = peft
+            self.kind = kind
+            self.plan = plan
+            tensors = found
+        }
+
+        var manifest: AdapterManifest {
+            AdapterManifest(
+                kind: kind, rank: kind == .ia3 ? 1 : peft.config.r,
+                modules: plan.map { AdapterManifest.Module(key: $0.key, rank: $0.value.rank) }.sorted { $0.key < $1.key },
+                tensorBytes: tensors.values.flatMap(\.values).reduce(0) { $0 + ((try? peft.weights.info($1).dataOffsets.count) ?? 0) })
+        }
     }
 
     static func adapterKind(_ type: PEFTConfig.PEFTType) -> AdapterKind {
@@ -159,8 +200,8 @@ public enum AdapterLoader {
         return found
     }
 
-    /// The tensor's values as fp32, after checking dtype (F32, F16 or BF16), shape and finiteness.
-    static func values(of name: String, in file: SafetensorsFile, shape: [Int], why: String) throws -> [Float] {
+    /// Checks a tensor's dtype (F32, F16 or BF16) and shape from the header.
+    static func checkHeader(of name: String, in file: SafetensorsFile, shape: [Int], why: String) throws {
         let info = try file.info(name)
         guard [.f32, .f16, .bf16].contains(info.dtype) else {
             throw FormatError(.unsupportedType, file: file.path, item: name, expected: "dtype F32, F16 or BF16", found: "dtype \(info.dtype)")
@@ -168,6 +209,5 @@ public enum AdapterLoader {
         guard info.shape == shape else {
             throw FormatError(.invalidValue, file: file.path, item: name, expected: "shape \(shape) (\(why))", found: "shape \(info.shape)")
         }
-        return try file.tensor(name).toArray()  // converts, and refuses NaN and infinities
     }
 }

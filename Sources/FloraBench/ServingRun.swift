@@ -17,7 +17,8 @@ public struct ServingEngineSettings: Sendable, Equatable {
     public var maxResidentAdapters: Int?
 
     public init(
-        maxNumSeqs: Int = 64, maxNumBatchedTokens: Int = 2048, kvCacheTokens: Int = 32_768,
+        maxNumSeqs: Int = EngineDefaults.maxNumSeqs, maxNumBatchedTokens: Int = EngineDefaults.maxNumBatchedTokens,
+        kvCacheTokens: Int = EngineDefaults.kvCacheTokens,
         enablePrefixCaching: Bool = true, maxResidentAdapters: Int? = nil
     ) {
         self.maxNumSeqs = maxNumSeqs

@@ -1,42 +1,46 @@
-// The adapter cache's policy (vLLM's LoRA manager, with S-LoRA's "many registered, few
-// resident"): a registry of every known adapter (name → PEFT folder), and a bounded resident
-// set, limited both by count (the adapter bank's slots) and by bytes. Adapters that no running
-// sequence pins are evicted least recently used first when room is needed. A cold adapter
-// loads through an injected async loader, off the step loop, while other requests run; a
-// failed load fails that adapter only.
+// The adapter cache (vLLM's LoRA manager, with S-LoRA's "many registered, few resident"): the
+// one registry of adapters the engine knows. Each name maps to its folder and what registering
+// read of it (config and safetensors header: kind, rank, modules), and to where its weights are:
+// nowhere, queued, loading, loaded and waiting for bytes, or resident in a slot of the adapter
+// bank. The resident set is bounded by count (the bank's slots) and by bytes; adapters that no
+// running sequence pins are evicted least recently used first when room is needed.
 //
-// Why a class owned by the engine's actor rather than an actor of its own: the scheduler asks
-// it, synchronously inside `schedule()`, whether a waiting sequence's adapter is resident, and
-// pins it in the same breath as it admits the sequence. As a separate actor every question
-// would be a suspension point between which the answer could change (an adapter evicted
-// between "ready" and "pin"). So the cache lives in the engine actor's isolation region and is
-// only touched from there; `startQueuedLoads` takes that actor as its `isolated` parameter,
-// runs each loader (a nonisolated async closure, so off the actor) and applies the result back
-// on the actor.
+// The cache is bookkeeping only, like the scheduler: it never reads a file and never starts a
+// thread. `startQueuedLoads()` hands back the loads to run; the engine core runs them off its
+// thread and reports each result with `finishLoad`, in any order. Whatever becomes resident or
+// is evicted is written into the slot store (the adapter bank) in the same call, so the
+// registry and the bank cannot disagree.
 
-public final class AdapterCache<Handle: Sendable>: AdapterGate {
-    public typealias Loader = @Sendable (AdapterLoadRequest) async throws -> LoadedAdapter<Handle>
+/// Where resident adapters live: slots the cache hands out. The engine's `AdapterBank` is one;
+/// tests use a recorder.
+public protocol AdapterSlotStore<Handle>: AnyObject {
+    associatedtype Handle: Sendable
+    /// `slot` is empty and reserved for `name`; a throw fails that adapter only.
+    func install(_ handle: Handle, name: String, at slot: Int) throws
+    func remove(slot: Int)
+}
+
+public final class AdapterCache<Store: AdapterSlotStore>: AdapterGate {
+    public typealias Handle = Store.Handle
 
     /// Adapter-bank slots: resident adapters plus those loading, at most.
     public let maxResidentCount: Int
     public let maxResidentBytes: Int
     public private(set) var residentBytes = 0
-    /// Called on the owner's actor after each load ends (resident, parked or failed), e.g. to
-    /// wake an idle step loop.
-    public var onLoadFinished: ((String) -> Void)?
+    public let store: Store
 
     private enum Phase {
         case registered
         case queued
         case loading(slot: Int)
         /// Loaded, waiting for pinned adapters to free bytes.
-        case parked(slot: Int, LoadedAdapter<Handle>)
-        case resident(slot: Int, LoadedAdapter<Handle>)
+        case parked(slot: Int, handle: Handle, bytes: Int)
+        case resident(slot: Int, bytes: Int)
         case failed(String)
     }
 
     private struct Entry {
-        var path: String
+        var registration: AdapterRegistration
         var phase: Phase = .registered
         var pins = 0
         var lastUse: UInt64 = 0
@@ -46,24 +50,21 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
         var generation: UInt64
     }
 
-    private let loader: Loader
     private var entries: [String: Entry] = [:]
     private var residents: Set<String> = []
     private var queue: [String] = []     // waiting for a slot, first come first served
     private var parked: [String] = []    // loaded, waiting for bytes
     private var freeSlots: [Int]
     private var clock: UInt64 = 0
-    /// Counts the engine's `startQueuedLoads` calls (one per step). An adapter that becomes
-    /// resident is not evicted before the next round, so the scheduler gets one `schedule()` to
-    /// admit (and pin) the requests that waited for it; otherwise, with few slots, the next
-    /// queued load could evict it as soon as it arrived, again and again.
+    /// Counts `startQueuedLoads` calls (one per engine step). An adapter that becomes resident
+    /// is not evicted before the next round, so the scheduler gets one `schedule()` to admit
+    /// (and pin) the requests that waited for it; otherwise, with few slots, the next queued
+    /// load could evict it as soon as it arrived, again and again.
     private var round: UInt64 = 0
     private var nextGeneration: UInt64 = 0
-    private var events: [AdapterCacheEvent<Handle>] = []
-    private var inFlight: [UInt64: Task<Void, Never>] = [:]
-    private var nextTicket: UInt64 = 0
+    private var loading = 0
 
-    public init(maxResidentCount: Int, maxResidentBytes: Int = .max, loader: @escaping Loader) throws(AdapterCacheError) {
+    public init(maxResidentCount: Int, maxResidentBytes: Int = .max, store: Store) throws(AdapterCacheError) {
         guard maxResidentCount >= 1 else {
             throw .invalidConfiguration("the adapter cache needs at least 1 resident slot, got \(maxResidentCount)")
         }
@@ -72,23 +73,24 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
         }
         self.maxResidentCount = maxResidentCount
         self.maxResidentBytes = maxResidentBytes
-        self.loader = loader
+        self.store = store
         freeSlots = (0..<maxResidentCount).reversed()   // slot 0 is handed out first
     }
 
     // MARK: Registry
 
-    /// Adds `name`, or points it at a new folder (this also clears a failure): a resident old
-    /// version is evicted, a load of the old folder is ignored when it ends. Refused while
-    /// running sequences use it. The engine then drops the name's prefix-cache blocks
-    /// (`KVBlockManager.removeCachedBlocks(adapterName:)`): they were computed with the old weights.
-    public func register(name: String, path: String) throws(AdapterCacheError) {
+    /// Adds `registration.name`, or points it at a new folder (this also clears a failure): a
+    /// resident old version is evicted, a load of the old folder is ignored when it ends.
+    /// Refused while running sequences use it. The engine then drops the name's prefix-cache
+    /// blocks: they were computed with the old weights.
+    public func register(_ registration: AdapterRegistration) throws(AdapterCacheError) {
+        let name = registration.name
         if let old = entries[name] {
             guard old.pins == 0 else { throw .adapterInUse(name: name, runningSequences: old.pins) }
             drop(name)
         }
         nextGeneration += 1
-        entries[name] = Entry(path: path, generation: nextGeneration)
+        entries[name] = Entry(registration: registration, generation: nextGeneration)
     }
 
     /// Forgets `name`; refused while running sequences use it.
@@ -101,11 +103,15 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
 
     public var registeredCount: Int { entries.count }
     public var registeredNames: [String] { entries.keys.sorted() }
+    public var registrations: [AdapterRegistration] { entries.values.map(\.registration).sorted { $0.name < $1.name } }
     public var residentCount: Int { residents.count }
     /// Resident adapters by slot.
     public var residentNames: [String] { residents.sorted { (slot(of: $0) ?? 0) < (slot(of: $1) ?? 0) } }
-    public func path(of name: String) -> String? { entries[name]?.path }
+    public func registration(of name: String) -> AdapterRegistration? { entries[name]?.registration }
+    public func path(of name: String) -> String? { entries[name]?.registration.path }
     public func pinCount(of name: String) -> Int { entries[name]?.pins ?? 0 }
+    /// Loads handed out by `startQueuedLoads` and not finished yet.
+    public var loadsInFlight: Int { loading }
 
     public func slot(of name: String) -> Int? {
         if case .resident(let slot, _) = entries[name]?.phase { return slot }
@@ -125,15 +131,15 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
     // MARK: Use
 
     /// Whether a request may use `name` now. A registered adapter that is not resident is
-    /// queued for loading (`startQueuedLoads` starts it); a resident one becomes the most
+    /// queued for loading (`startQueuedLoads` hands it out); a resident one becomes the most
     /// recently used.
-    public func acquire(_ name: String) -> AdapterAcquisition<Handle> {
+    public func acquire(_ name: String) -> AdapterReadiness {
         guard var entry = entries[name] else { return .failed("no adapter named '\(name)' is registered") }
         switch entry.phase {
-        case .resident(let slot, let loaded):
+        case .resident:
             touch(&entry)
             entries[name] = entry
-            return .ready(slot: slot, handle: loaded.handle)
+            return .ready
         case .queued, .loading, .parked:
             return .pending
         case .failed(let message):
@@ -146,13 +152,7 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
         }
     }
 
-    public func readiness(ofAdapter name: String) -> AdapterReadiness {
-        switch acquire(name) {
-        case .ready: .ready
-        case .pending: .pending
-        case .failed(let message): .failed(message)
-        }
-    }
+    public func readiness(ofAdapter name: String) -> AdapterReadiness { acquire(name) }
 
     /// A running sequence holds `name`: it is not evicted until every pin is released.
     public func pin(_ name: String) {
@@ -167,27 +167,24 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
         if entry.pins == 0 { settleParked() }
     }
 
-    /// Changes to the resident set since the last call, oldest first.
-    public func takeEvents() -> [AdapterCacheEvent<Handle>] {
-        defer { events.removeAll() }
-        return events
-    }
-
     // MARK: Loading
 
-    /// Starts a new round: makes parked adapters resident if bytes allow, then starts the
-    /// queued loads that a slot can be found for (evicting least recently used unpinned
-    /// adapters that became resident before this round); the rest stay queued. Call it on the
-    /// engine's actor once per step, after `schedule()`. Loads that end start queued ones too.
-    public func startQueuedLoads(isolation: isolated any Actor = #isolation) {
+    /// Starts a new round: makes parked adapters resident if bytes allow, then hands out the
+    /// queued loads a slot can be found for (evicting least recently used unpinned adapters
+    /// that became resident before this round); the rest stay queued. The caller runs each load
+    /// and reports it with `finishLoad`. Call it once per step, after `schedule()`.
+    public func startQueuedLoads() -> [AdapterLoadRequest] {
         round += 1
         settleParked()
-        startLoads(isolation: isolation)
+        return takeQueuedLoads()
     }
 
-    private func startLoads(isolation: isolated any Actor) {
+    /// Queued loads that a free slot can take now, without starting a new round (after a load
+    /// ended and gave its slot back).
+    public func takeQueuedLoads() -> [AdapterLoadRequest] {
+        var started: [AdapterLoadRequest] = []
         while let name = queue.first {
-            guard let slot = takeSlot() else { return }
+            guard let slot = takeSlot() else { break }
             queue.removeFirst()
             guard var entry = entries[name], case .queued = entry.phase else {
                 freeSlots.append(slot)
@@ -195,56 +192,43 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
             }
             entry.phase = .loading(slot: slot)
             entries[name] = entry
-            spawnLoad(AdapterLoadRequest(name: name, path: entry.path, slot: slot), generation: entry.generation, isolation: isolation)
+            loading += 1
+            started.append(AdapterLoadRequest(registration: entry.registration, slot: slot, generation: entry.generation))
         }
+        return started
     }
 
-    /// Waits until no load is running (loads started meanwhile included).
-    public func waitForLoads(isolation: isolated any Actor = #isolation) async {
-        while let task = inFlight.values.first { await task.value }
-    }
-
-    public var loadsInFlight: Int { inFlight.count }
-
-    private func spawnLoad(_ request: AdapterLoadRequest, generation: UInt64, isolation: isolated any Actor) {
-        let loader = self.loader
-        let ticket = nextTicket
-        nextTicket += 1
-        inFlight[ticket] = Task {
-            _ = isolation   // captured: the task runs on the owner's actor, the loader off it
-            let result: Result<LoadedAdapter<Handle>, any Error>
-            do { result = .success(try await loader(request)) } catch { result = .failure(error) }
-            self.inFlight[ticket] = nil
-            self.finishLoad(request, generation: generation, result: result)
-            self.startLoads(isolation: isolation)
-            self.onLoadFinished?(request.name)
-        }
-    }
-
-    private func finishLoad(_ request: AdapterLoadRequest, generation: UInt64, result: Result<LoadedAdapter<Handle>, any Error>) {
-        guard var entry = entries[request.name], entry.generation == generation,
+    /// Takes the result of a load handed out by `startQueuedLoads`. A load of a folder that was
+    /// registered again or forgotten meanwhile is dropped and its slot freed.
+    public func finishLoad(_ request: AdapterLoadRequest, result: Result<LoadedAdapter<Handle>, any Error>) {
+        loading -= 1
+        let name = request.registration.name
+        guard var entry = entries[name], entry.generation == request.generation,
               case .loading(let slot) = entry.phase, slot == request.slot
         else {
-            freeSlots.append(request.slot)   // dropped or registered again while loading
+            freeSlots.append(request.slot)
             return
         }
         let message: String
         switch result {
         case .success(let loaded) where loaded.byteCount >= 0 && loaded.byteCount <= maxResidentBytes:
-            entry.phase = .parked(slot: slot, loaded)
-            entries[request.name] = entry
-            parked.append(request.name)
+            entry.phase = .parked(slot: slot, handle: loaded.handle, bytes: loaded.byteCount)
+            entries[name] = entry
+            parked.append(name)
             settleParked()
             return
         case .success(let loaded):
-            message = "adapter '\(request.name)' at \(request.path) needs \(loaded.byteCount) bytes; the adapter cache holds at most \(maxResidentBytes)"
+            message = "adapter '\(name)' at \(request.registration.path) needs \(loaded.byteCount) bytes; the adapter cache holds at most \(maxResidentBytes)"
         case .failure(let error):
-            message = "adapter '\(request.name)' at \(request.path) failed to load: \(error)"
+            message = "adapter '\(name)' at \(request.registration.path) failed to load: \(error)"
         }
+        fail(name, entry: &entry, slot: slot, message: message)
+    }
+
+    private func fail(_ name: String, entry: inout Entry, slot: Int, message: String) {
         entry.phase = .failed(message)
-        entries[request.name] = entry
+        entries[name] = entry
         freeSlots.append(slot)
-        events.append(.failed(name: request.name, message: message))
     }
 
     // MARK: Room
@@ -253,25 +237,30 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
     /// (only when that makes enough room, so nothing is evicted in vain).
     private func settleParked() {
         while let name = parked.first {
-            guard var entry = entries[name], case .parked(let slot, let loaded) = entry.phase else {
+            guard var entry = entries[name], case .parked(let slot, let handle, let bytes) = entry.phase else {
                 parked.removeFirst()
                 continue
             }
             let evictableBytes = residents.reduce(0) { sum, resident in
                 guard let other = entries[resident], other.pins == 0, other.residentRound != round,
                       case .resident(_, let held) = other.phase else { return sum }
-                return sum + held.byteCount
+                return sum + held
             }
-            guard residentBytes - evictableBytes + loaded.byteCount <= maxResidentBytes else { return }
-            while residentBytes + loaded.byteCount > maxResidentBytes, let victim = leastRecentlyUsedUnpinned() { evict(victim) }
+            guard residentBytes - evictableBytes + bytes <= maxResidentBytes else { return }
+            while residentBytes + bytes > maxResidentBytes, let victim = leastRecentlyUsedUnpinned() { evict(victim) }
             parked.removeFirst()
-            entry.phase = .resident(slot: slot, loaded)
+            do {
+                try store.install(handle, name: name, at: slot)
+            } catch {
+                fail(name, entry: &entry, slot: slot, message: "adapter '\(name)' could not be installed: \(error)")
+                continue
+            }
+            entry.phase = .resident(slot: slot, bytes: bytes)
             entry.residentRound = round
             touch(&entry)
             entries[name] = entry
             residents.insert(name)
-            residentBytes += loaded.byteCount
-            events.append(.resident(name: name, slot: slot, handle: loaded.handle))
+            residentBytes += bytes
         }
     }
 
@@ -295,13 +284,13 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
     }
 
     private func evict(_ name: String) {
-        guard var entry = entries[name], case .resident(let slot, let loaded) = entry.phase else { return }
+        guard var entry = entries[name], case .resident(let slot, let bytes) = entry.phase else { return }
+        store.remove(slot: slot)
         entry.phase = .registered
         entries[name] = entry
         residents.remove(name)
-        residentBytes -= loaded.byteCount
+        residentBytes -= bytes
         freeSlots.append(slot)
-        events.append(.evicted(name: name, slot: slot))
     }
 
     /// Undoes whatever `name` holds, before it is registered again or forgotten.
@@ -310,11 +299,11 @@ public final class AdapterCache<Handle: Sendable>: AdapterGate {
         switch entry.phase {
         case .resident: evict(name)
         case .queued: queue.removeAll { $0 == name }
-        case .parked(let slot, _):
+        case .parked(let slot, _, _):
             parked.removeAll { $0 == name }
             freeSlots.append(slot)
         case .loading:
-            break   // its slot comes back when the load ends (the loader may be writing into it)
+            break   // its slot comes back when the load ends (the loader may still be reading)
         case .registered, .failed:
             break
         }

@@ -1,21 +1,35 @@
-// The values the adapter cache exchanges with its loader and with the engine.
+// The values the adapter cache exchanges with the engine core: what registering an adapter
+// read, the loads it hands out and their results, and its errors.
 
-/// What the loader is asked to load: the adapter `name` from the PEFT folder `path`, for the
-/// adapter-bank slot `slot`, which the cache has reserved for it (nobody uses that slot until
-/// the load ends).
-public struct AdapterLoadRequest: Sendable, Equatable {
+import FloraAdapters
+
+/// A known adapter: its name, its PEFT folder, and what registering read of it (config and
+/// safetensors header, already checked against the model; nil where the caller checked nothing,
+/// as in model-free tests).
+public struct AdapterRegistration: Sendable, Equatable {
     public var name: String
     public var path: String
-    public var slot: Int
-    public init(name: String, path: String, slot: Int) {
+    public var manifest: AdapterManifest?
+    public init(name: String, path: String, manifest: AdapterManifest? = nil) {
         self.name = name
         self.path = path
-        self.slot = slot
+        self.manifest = manifest
     }
 }
 
-/// What a load gives back: whatever the engine needs to use the adapter (its weights, or a
-/// token saying they are in the bank already), and the bytes it occupies while resident.
+/// A load the cache hands out: read `registration`'s folder for the adapter-bank slot `slot`,
+/// which the cache has reserved for it. `generation` tells a load of a folder registered again
+/// meanwhile from a current one.
+public struct AdapterLoadRequest: Sendable, Equatable {
+    public var registration: AdapterRegistration
+    public var slot: Int
+    public var generation: UInt64
+    public var name: String { registration.name }
+    public var path: String { registration.path }
+}
+
+/// What a load gives back: the adapter's weights (or whatever the slot store takes) and the
+/// bytes they occupy while resident.
 public struct LoadedAdapter<Handle: Sendable>: Sendable {
     public var handle: Handle
     public var byteCount: Int
@@ -34,23 +48,6 @@ public enum AdapterState: Sendable, Equatable {
     case resident(slot: Int)
     /// Its load failed; it stays failed until it is registered again.
     case failed(String)
-}
-
-/// The answer to "can a request use this adapter now?".
-public enum AdapterAcquisition<Handle: Sendable>: Sendable {
-    case ready(slot: Int, handle: Handle)
-    /// A load is queued or running; ask again later.
-    case pending
-    case failed(String)
-}
-
-/// What changed in the resident set, for the engine to mirror in the adapter bank (in order).
-public enum AdapterCacheEvent<Handle: Sendable>: Sendable {
-    /// `name` is usable at `slot` from now on.
-    case resident(name: String, slot: Int, handle: Handle)
-    /// `name` left `slot`; no running sequence uses it.
-    case evicted(name: String, slot: Int)
-    case failed(name: String, message: String)
 }
 
 public enum AdapterCacheError: Error, CustomStringConvertible, Sendable, Equatable {

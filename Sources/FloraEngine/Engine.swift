@@ -1,206 +1,189 @@
-// The serving engine (DESIGN.md section 4): requests stream in, and every step the scheduler
-// picks tokens under the budget, the model runs them in one forward with each sequence's
-// adapter, and the chosen tokens stream back. vLLM's loop: schedule() → run → update().
+// The serving engine (DESIGN.md section 4), vLLM v1's shape: one engine-core thread owns the
+// scheduler, the KV block manager, the adapter cache and bank, and the model runner, and loops
+// schedule → run the model → update (EngineCore.swift). This type is the API side: it gives
+// every request its identity and output stream, posts requests, cancellations and adapter
+// changes to the core's inbox, and reads the state the core publishes after each step. Nothing
+// here waits for a forward pass.
 
 import FloraAdapters
 import FloraModel
-import FloraTensor
 import FloraTokenizer
 import Foundation
+import Synchronization
 
-public actor Engine {
-    public let model: LlamaModel
+public final class Engine: Sendable {
     public let tokenizer: Tokenizer
     public let config: EngineConfig
-    /// Called for every measurement as it happens (time to first token, step times …).
-    private let onEvent: (@Sendable (EngineEvent) -> Void)?
+    public let vocabularySize: Int
+    /// The base model's dimensions every adapter must match.
+    public let adapterShapes: AdapterTargetShapes
+    /// The longest prompt plus output a request may have, in tokens.
+    public let maxModelLength: Int
 
-    let scheduler: Scheduler
-    let blocks: KVBlockManager
-    let adapters: AdapterCache<AdapterWeights>
-    let bank: AdapterBank
-    let cache: PagedKVCache
-    let scratch: ForwardScratch
-    let probabilities: FloatBuffer                // [vocab] sampler scratch
-    var streams: [SequenceID: RequestStream] = [:]
-    var cancelledBeforeStart: Set<RequestHandle> = []
-    var sequenceOfHandle: [RequestHandle: SequenceID] = [:]
-    var loop: Task<Void, Never>?
-    var shuttingDown = false
-    var promptTokensTotal = 0
-    var generationTokensTotal = 0
+    private let inbox = EngineInbox()
+    private let published: Published
+    private let nextRequestID = Atomic<Int>(0)
+    private let inspectAdapter: @Sendable (String) throws -> AdapterManifest?
 
-    public init(
+    /// An engine serving `model` (a Llama-family `LlamaModel`).
+    public convenience init(
         model: LlamaModel, tokenizer: Tokenizer, config: EngineConfig = EngineConfig(),
         onEvent: (@Sendable (EngineEvent) -> Void)? = nil
     ) throws {
-        self.model = model
+        try self.init(model: .llama(model), tokenizer: tokenizer, config: config, adapters: .folders, onEvent: onEvent)
+    }
+
+    /// An engine serving any model runner, with adapters read by `adapters`.
+    public init(
+        model: EngineModel, tokenizer: Tokenizer, config: EngineConfig = EngineConfig(),
+        adapters: AdapterSource = .folders, onEvent: (@Sendable (EngineEvent) -> Void)? = nil
+    ) throws {
+        try config.validate()
+        let blockCount = max(1, config.kvCacheTokens / config.blockSize)
         self.tokenizer = tokenizer
         self.config = config
-        self.onEvent = onEvent
-        let blockCount = max(1, config.kvCacheTokens / config.blockSize)
-        blocks = try KVBlockManager(blockCount: blockCount, blockSize: config.blockSize, enablePrefixCaching: config.enablePrefixCaching)
+        vocabularySize = model.vocabularySize
+        adapterShapes = model.adapterShapes
+        maxModelLength = min(model.contextLength, blockCount * config.blockSize)
         let shapes = model.adapterShapes
-        adapters = try AdapterCache(maxResidentCount: config.maxResidentAdapters, maxResidentBytes: config.maxResidentAdapterBytes) { request in
-            let weights = try AdapterLoader.load(folder: request.path, name: request.name, shapes: shapes)
-            return LoadedAdapter(handle: weights, byteCount: weights.sizeInBytes)
+        inspectAdapter = { path in try adapters.inspect(path, shapes) }
+        published = Published(config: config, blockCount: blockCount)
+
+        // The core is built on its own thread, which then owns it; building can fail only for a
+        // configuration `validate` let through, which is reported here.
+        let started = CoreStart()
+        let (inbox, published, maxModelLength) = (inbox, published, maxModelLength)
+        let thread = Thread {
+            do {
+                let core = try EngineCore(
+                    model: model, tokenizer: tokenizer, config: config, blockCount: blockCount, maxModelLength: maxModelLength,
+                    adapters: adapters, inbox: inbox, published: published, onEvent: onEvent)
+                started.report(nil)
+                core.run()
+            } catch {
+                started.report(error)
+            }
         }
-        scheduler = try Scheduler(
-            config: SchedulerConfig(
-                maxNumSeqs: config.maxNumSeqs, maxNumBatchedTokens: config.maxNumBatchedTokens,
-                maxModelLength: min(model.config.contextLength, blockCount * config.blockSize),
-                maxLoras: config.maxLorasPerStep),
-            blockManager: blocks, adapterGate: adapters)
-        bank = try AdapterBank(capacity: config.maxResidentAdapters, shapes: shapes)
-        bank.loraKernel = config.loraKernel
-        cache = PagedKVCache(config: model.config, blockCount: blockCount, blockSize: config.blockSize)
-        scratch = ForwardScratch(config: model.config)
-        probabilities = FloatBuffer(count: model.config.vocabularySize)
+        thread.name = "flora-engine-core"
+        thread.stackSize = 8 << 20
+        thread.start()
+        if let error = started.wait() { throw error }
     }
 
-    /// The longest prompt plus output a request may have, in tokens.
-    public nonisolated var maxModelLength: Int { min(model.config.contextLength, (config.kvCacheTokens / config.blockSize) * config.blockSize) }
-
-    // MARK: Adapters
-
-    /// Makes `name` usable by requests; its folder is read when a request first needs it.
-    public func registerAdapter(name: String, path: String) throws {
-        try adapters.register(name: name, path: path)
-        blocks.removeCachedBlocks(adapterName: name)
+    /// Lets the requests still running finish, then ends the core thread.
+    deinit {
+        inbox.post(.shutdown(deadline: nil, nil))
     }
-
-    public func unregisterAdapter(name: String) throws {
-        try adapters.unregister(name: name)
-        blocks.removeCachedBlocks(adapterName: name)
-    }
-
-    public func isRegistered(adapter name: String) -> Bool { adapters.path(of: name) != nil }
-    public var registeredAdapterNames: [String] { adapters.registeredNames }
 
     // MARK: Requests
 
     /// Starts a request; its outputs stream back as they are made. Cancelling the consuming
     /// task (a client that went away) aborts the request within one step and frees its blocks.
-    public nonisolated func generate(_ request: EngineRequest) -> AsyncThrowingStream<EngineOutput, any Error> {
-        let handle = RequestHandle()
+    public func generate(_ request: EngineRequest) -> AsyncThrowingStream<EngineOutput, any Error> {
         let arrival = ContinuousClock.now
         let (stream, continuation) = AsyncThrowingStream<EngineOutput, any Error>.makeStream()
-        continuation.onTermination = { [weak self] termination in
-            guard case .cancelled = termination, let self else { return }
-            Task { await self.cancel(handle) }
+        do {
+            try validate(request)
+        } catch {
+            continuation.finish(throwing: error)
+            return stream
         }
-        Task { await self.submit(request, handle: handle, arrival: arrival, continuation: continuation) }
+        let id = SequenceID(rawValue: nextRequestID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        inbox.post(.add(id: id, request, arrival: arrival, continuation))
+        let inbox = self.inbox
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { inbox.post(.cancel(id)) }
+        }
         return stream
     }
 
-    private func submit(_ request: EngineRequest, handle: RequestHandle, arrival: ContinuousClock.Instant, continuation: RequestStream.Continuation) {
-        if cancelledBeforeStart.remove(handle) != nil { continuation.finish(); return }
-        do {
-            guard !shuttingDown else { throw EngineError.shuttingDown }
-            guard streams.count < config.maxQueuedRequests else { throw EngineError.queueFull(limit: config.maxQueuedRequests) }
-            try request.parameters.validate()
-            if let name = request.adapterName, adapters.path(of: name) == nil { throw EngineError.unknownAdapter(name) }
-            let vocabulary = model.config.vocabularySize
-            if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
-                throw EngineError.invalidRequest("token id \(bad) is outside the vocabulary of \(vocabulary)")
-            }
-            guard request.promptTokens.count < maxModelLength else {
-                throw EngineError.invalidRequest("the prompt has \(request.promptTokens.count) tokens; this model's context holds \(maxModelLength) tokens, prompt and output together")
-            }
-            let maxTokens = min(request.parameters.maxTokens, maxModelLength - request.promptTokens.count)
-            let id = try scheduler.add(promptTokens: request.promptTokens, adapterName: request.adapterName, maxTokens: maxTokens)
-            streams[id] = RequestStream(continuation: continuation, handle: handle, request: request, tokenizer: tokenizer, arrival: arrival)
-            sequenceOfHandle[handle] = id
-            promptTokensTotal += request.promptTokens.count
-            startLoop()
-        } catch {
-            continuation.finish(throwing: error)
+    /// What can be checked without the core: parameters, token ids and length.
+    private func validate(_ request: EngineRequest) throws {
+        try request.parameters.validate()
+        if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+            throw EngineError.invalidRequest("token id \(bad) is outside the vocabulary of \(vocabularySize)")
+        }
+        guard !request.promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt is empty: at least one token is needed") }
+        guard request.promptTokens.count < maxModelLength else {
+            throw EngineError.invalidRequest("the prompt has \(request.promptTokens.count) tokens; this model's context holds \(maxModelLength) tokens, prompt and output together")
         }
     }
 
-    private func cancel(_ handle: RequestHandle) {
-        guard let id = sequenceOfHandle[handle] else { cancelledBeforeStart.insert(handle); return }
-        end(id, reason: .abort)
+    // MARK: Adapters
+
+    /// Makes `name` usable by requests. Reads only the folder's config and safetensors header
+    /// (checked against the model); the weights are read when a request first needs them.
+    public func registerAdapter(name: String, path: String) async throws {
+        let registration = AdapterRegistration(name: name, path: path, manifest: try inspectAdapter(path))
+        try await withCheckedThrowingContinuation { inbox.post(.register(registration, $0)) }
     }
 
-    /// Removes a request everywhere and sends its last piece.
-    func end(_ id: SequenceID, reason: FinishReason) {
-        scheduler.finish(id, reason: reason)
-        guard var stream = streams.removeValue(forKey: id) else { return }
-        sequenceOfHandle[stream.handle] = nil
-        stream.continuation.yield(stream.finish(reason))
-        stream.continuation.finish()
-        report(finished: stream, reason: reason)
+    /// Forgets `name`; refused while running requests use it.
+    public func unregisterAdapter(name: String) async throws {
+        try await withCheckedThrowingContinuation { inbox.post(.unregister(name: name, $0)) }
     }
 
-    func fail(_ id: SequenceID, _ error: EngineError) {
-        scheduler.finish(id, reason: .abort)
-        guard let stream = streams.removeValue(forKey: id) else { return }
-        sequenceOfHandle[stream.handle] = nil
-        stream.continuation.finish(throwing: error)
-        report(finished: stream, reason: nil)
-    }
-
-    private func report(finished stream: RequestStream, reason: FinishReason?) {
-        onEvent?(.requestFinished(
-            seconds: (ContinuousClock.now - stream.arrival).seconds, promptTokens: stream.promptTokenCount,
-            generatedTokens: stream.generated, reason: reason))
-    }
-
-    /// Stops taking requests, lets running ones finish for up to `timeout`, then aborts the rest.
-    public func shutdown(timeout: Duration) async {
-        shuttingDown = true
-        let deadline = ContinuousClock.now + timeout
-        while !streams.isEmpty, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        for id in Array(streams.keys) { end(id, reason: .abort) }
-    }
+    /// Registered adapters by name, as of the last change.
+    public var adapters: [String: AdapterRegistration] { published.adapters.withLock { $0 } }
+    public func isRegistered(adapter name: String) -> Bool { published.adapters.withLock { $0[name] != nil } }
+    public var registeredAdapterNames: [String] { adapters.keys.sorted() }
 
     // MARK: State
 
-    public func snapshot() -> EngineSnapshot {
-        let running = Set(scheduler.runningIDs.compactMap { scheduler.sequence($0)?.adapterName })
-        let waiting = Set(scheduler.waitingIDs.compactMap { scheduler.sequence($0)?.adapterName })
-        return EngineSnapshot(
-            runningRequests: scheduler.runningCount, waitingRequests: scheduler.waitingCount,
-            kvCacheUsage: blocks.usage, freeKVBlocks: blocks.freeBlockCount, totalKVBlocks: blocks.blockCount,
-            promptTokensTotal: promptTokensTotal, generationTokensTotal: generationTokensTotal,
-            preemptions: scheduler.preemptionCount, prefixCacheHitTokens: blocks.prefixCacheHitTokens,
-            prefixCacheMissTokens: blocks.prefixCacheMissTokens, registeredAdapters: adapters.registeredCount,
-            residentAdapters: adapters.residentNames, runningAdapters: running.sorted(), waitingAdapters: waiting.sorted(),
-            maxResidentAdapters: config.maxResidentAdapters)
+    /// The engine's state after its last step.
+    public func snapshot() -> EngineSnapshot { published.snapshot.withLock { $0 } }
+
+    /// Stops taking requests, lets running ones finish for up to `timeout`, then aborts the rest.
+    public func shutdown(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        await withCheckedContinuation { inbox.post(.shutdown(deadline: deadline, $0)) }
     }
-
-    // MARK: The loop
-
-    private func startLoop() {
-        guard loop == nil else { return }
-        loop = Task { await self.runLoop() }
-    }
-
-    private func runLoop() async {
-        while scheduler.hasUnfinishedSequences {
-            let ranTokens = step()
-            if ranTokens {
-                await Task.yield()   // let new requests and cancellations in between steps
-            } else {
-                await adapters.waitForLoads()
-                try? await Task.sleep(for: .milliseconds(1))
-            }
-        }
-        loop = nil
-    }
-
-    func emit(_ event: EngineEvent) { onEvent?(event) }
 }
 
-/// A request's identity before the scheduler has given it a sequence id.
-final class RequestHandle: Hashable, Sendable {
-    static func == (a: RequestHandle, b: RequestHandle) -> Bool { a === b }
-    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+/// How an engine reads adapters: `inspect` checks a folder at registration (from what is cheap
+/// to read), `load` reads its weights when a request first needs them (off the core thread).
+public struct AdapterSource: Sendable {
+    public var inspect: @Sendable (_ path: String, _ shapes: AdapterTargetShapes) throws -> AdapterManifest?
+    public var load: @Sendable (_ request: AdapterLoadRequest, _ shapes: AdapterTargetShapes) throws -> AdapterWeights
+
+    public init(
+        inspect: @escaping @Sendable (_ path: String, _ shapes: AdapterTargetShapes) throws -> AdapterManifest?,
+        load: @escaping @Sendable (_ request: AdapterLoadRequest, _ shapes: AdapterTargetShapes) throws -> AdapterWeights
+    ) {
+        self.inspect = inspect
+        self.load = load
+    }
+
+    /// PEFT folders on disk.
+    public static let folders = AdapterSource(
+        inspect: { path, shapes in try AdapterLoader.inspect(folder: path, shapes: shapes) },
+        load: { request, shapes in try AdapterLoader.load(folder: request.path, name: request.name, shapes: shapes) })
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+/// The core thread's word on whether it could build the core.
+private final class CoreStart: Sendable {
+    private let error = Mutex<(any Error)?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+    func report(_ failure: (any Error)?) {
+        error.withLock { $0 = failure }
+        done.signal()
+    }
+    func wait() -> (any Error)? {
+        done.wait()
+        return error.withLock { $0 }
+    }
+}
+
+/// What the core publishes for the API side to read without waiting for it.
+final class Published: Sendable {
+    let snapshot: Mutex<EngineSnapshot>
+    let adapters = Mutex<[String: AdapterRegistration]>([:])
+
+    init(config: EngineConfig, blockCount: Int) {
+        snapshot = Mutex(EngineSnapshot(
+            runningRequests: 0, waitingRequests: 0, kvCacheUsage: 0, freeKVBlocks: blockCount, totalKVBlocks: blockCount,
+            promptTokensTotal: 0, generationTokensTotal: 0, preemptions: 0, prefixCacheHitTokens: 0, prefixCacheMissTokens: 0,
+            registeredAdapters: 0, residentAdapters: [], runningAdapters: [], waitingAdapters: [],
+            maxResidentAdapters: config.maxResidentAdapters))
+    }
 }

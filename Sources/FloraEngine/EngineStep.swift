@@ -1,22 +1,22 @@
-// One engine step: schedule, mirror adapter loads into the bank, build the Batch, run the
-// model once, sample every sequence that reached its last token, stream, update.
+// One engine step on the core thread: schedule, start the adapter loads the step needs, build
+// the Batch, run the model once, sample every sequence that reached its last token, stream,
+// update the scheduler.
 
 import FloraAdapters
 import FloraModel
 import FloraTensor
 
-extension Engine {
+extension EngineCore {
     /// Runs one step; false when nothing could run (every waiting request awaits its adapter).
     func step() -> Bool {
         let output = scheduler.schedule()
-        applyAdapterEvents()
         for finished in output.finished {
             switch finished.outcome {
             case .finished(let reason): end(finished.id, reason: reason)
             case .failed(let message): fail(finished.id, failure(message, adapter: streams[finished.id]?.adapterName))
             }
         }
-        adapters.startQueuedLoads()
+        startLoads(adapters.startQueuedLoads())
         guard !output.isEmpty else { return false }
 
         let start = ContinuousClock.now
@@ -33,44 +33,38 @@ extension Engine {
                 promptTokens += min(item.tokenRange.upperBound, stream.promptTokenCount) - item.tokenRange.lowerBound
             }
         }
-        let logits: Logits
+
+        var sampled: [SequenceID: Int32] = [:]
+        var finishing: [(SequenceID, FinishReason)] = []
+        let now = ContinuousClock.now
         do {
-            logits = try model.forward(batch, cache: cache, scratch: scratch, adapters: bank)
+            try runner.execute(batch, adapters: adapters.store) { row, logits in
+                let id = sampledSequences[row]
+                guard var stream = streams[id] else { return }
+                let token = stream.sampler.sample(logits, probabilities: probabilities.pointer)
+                let piece = stream.accept(token)
+                emit(stream.lastToken.map { .interTokenLatency(seconds: (now - $0).seconds) }
+                    ?? .timeToFirstToken(seconds: (now - stream.arrival).seconds))
+                stream.lastToken = now
+                countGenerated()
+                streams[id] = stream
+                stream.continuation.yield(piece)
+                if let reason = piece.finishReason {
+                    finishing.append((id, reason))
+                } else {
+                    sampled[id] = token.token
+                }
+            }
         } catch {
             // The scheduler built this batch, so this is a bug, not bad input: fail the step's
             // requests with the reason rather than bringing the server down.
             for item in output.scheduled { fail(item.id, .failed("internal error running the model: \(error)")) }
             return true
         }
-
-        var sampled: [SequenceID: Int32] = [:]
-        let now = ContinuousClock.now
-        for (row, id) in sampledSequences.enumerated() {
-            guard var stream = streams[id] else { continue }
-            let token = logits.withRow(row) { stream.sampler.sample($0, probabilities: probabilities.pointer) }
-            let (piece, stopped) = stream.accept(token)
-            if let last = stream.lastToken {
-                emit(.interTokenLatency(seconds: (now - last).seconds))
-            } else {
-                emit(.timeToFirstToken(seconds: (now - stream.arrival).seconds))
-            }
-            stream.lastToken = now
-            generationTokensTotal += 1
-            streams[id] = stream
-            if stopped {
-                scheduler.finish(id, reason: .stop)
-                streams[id] = nil
-                sequenceOfHandle[stream.handle] = nil
-                stream.continuation.yield(piece)
-                stream.continuation.finish()
-                emit(.requestFinished(
-                    seconds: (now - stream.arrival).seconds, promptTokens: stream.promptTokenCount,
-                    generatedTokens: stream.generated, reason: .stop))
-            } else {
-                stream.continuation.yield(piece)
-                sampled[id] = token.token
-            }
-        }
+        for (id, reason) in finishing { close(id, reason: reason) }
+        // The streams decided every finish above; the scheduler's own stop at the model length
+        // cannot come first (each stream's `maxTokens` respects it), but a sequence it ends is
+        // still ended properly.
         for finished in scheduler.update(output, sampled: sampled) {
             if case .finished(let reason) = finished.outcome { end(finished.id, reason: reason) }
         }
@@ -79,24 +73,12 @@ extension Engine {
         return true
     }
 
-    /// Mirrors the adapter cache's loads and evictions into the bank, in order.
-    private func applyAdapterEvents() {
-        for event in adapters.takeEvents() {
-            switch event {
-            case .resident(let name, let slot, let weights):
-                do {
-                    try bank.install(weights, at: AdapterSlot(slot))
-                } catch {
-                    for (id, stream) in streams where stream.adapterName == name {
-                        fail(id, .adapterFailed(name: name, message: "\(error)"))
-                    }
-                }
-            case .evicted(_, let slot):
-                bank.remove(AdapterSlot(slot))
-            case .failed:
-                break  // the scheduler fails the waiting requests of that adapter
-            }
-        }
+    /// Ends a request whose last piece was already sent.
+    private func close(_ id: SequenceID, reason: FinishReason) {
+        scheduler.finish(id, reason: reason)
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        ended.append((stream.continuation, nil))
+        report(finished: stream, reason: reason)
     }
 
     private func failure(_ message: String, adapter: String?) -> EngineError {

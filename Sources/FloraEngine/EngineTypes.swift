@@ -3,6 +3,19 @@
 
 import FloraAdapters
 
+/// Every default of the engine's settings, in one place: the engine, the scheduler, the command
+/// line and the benchmarks read them from here.
+public enum EngineDefaults {
+    public static let maxNumSeqs = 64
+    public static let maxNumBatchedTokens = 512
+    public static let kvCacheTokens = 32_768
+    public static let blockSize = 16
+    public static let maxResidentAdapters = 64
+    public static let maxResidentAdapterBytes = 2 << 30
+    public static let loraKernel = LoRAKernel.segmented
+    public static let maxQueuedRequests = 4096
+}
+
 public struct EngineConfig: Sendable, Equatable {
     /// Most sequences in one step.
     public var maxNumSeqs: Int
@@ -22,9 +35,11 @@ public struct EngineConfig: Sendable, Equatable {
     public var maxQueuedRequests: Int
 
     public init(
-        maxNumSeqs: Int = 64, maxNumBatchedTokens: Int = 512, kvCacheTokens: Int = 32_768, blockSize: Int = 16,
-        enablePrefixCaching: Bool = true, maxResidentAdapters: Int = 64, maxResidentAdapterBytes: Int = 2 << 30,
-        maxLorasPerStep: Int? = nil, loraKernel: LoRAKernel = .segmented, maxQueuedRequests: Int = 4096
+        maxNumSeqs: Int = EngineDefaults.maxNumSeqs, maxNumBatchedTokens: Int = EngineDefaults.maxNumBatchedTokens,
+        kvCacheTokens: Int = EngineDefaults.kvCacheTokens, blockSize: Int = EngineDefaults.blockSize,
+        enablePrefixCaching: Bool = true, maxResidentAdapters: Int = EngineDefaults.maxResidentAdapters,
+        maxResidentAdapterBytes: Int = EngineDefaults.maxResidentAdapterBytes, maxLorasPerStep: Int? = nil,
+        loraKernel: LoRAKernel = EngineDefaults.loraKernel, maxQueuedRequests: Int = EngineDefaults.maxQueuedRequests
     ) {
         self.maxNumSeqs = maxNumSeqs
         self.maxNumBatchedTokens = maxNumBatchedTokens
@@ -36,6 +51,17 @@ public struct EngineConfig: Sendable, Equatable {
         self.maxLorasPerStep = maxLorasPerStep
         self.loraKernel = loraKernel
         self.maxQueuedRequests = maxQueuedRequests
+    }
+
+    /// Throws an error naming the setting and the accepted range.
+    public func validate() throws {
+        func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw EngineError.invalidConfiguration(message()) }
+        }
+        try require(blockSize >= 1, "block_size must be ≥ 1, got \(blockSize)")
+        try require(kvCacheTokens >= blockSize, "the KV cache must hold at least one block of \(blockSize) tokens, got \(kvCacheTokens) tokens")
+        try require(maxQueuedRequests >= 1, "max_queued_requests must be ≥ 1, got \(maxQueuedRequests)")
+        try require(maxResidentAdapters >= 1, "max_loras (resident adapters) must be ≥ 1, got \(maxResidentAdapters)")
     }
 }
 
@@ -69,6 +95,7 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     case invalidRequest(String)
     case queueFull(limit: Int)
     case shuttingDown
+    case invalidConfiguration(String)
     case failed(String)
 
     public var description: String {
@@ -78,6 +105,7 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
         case .invalidRequest(let detail): detail
         case .queueFull(let limit): "the server is busy: \(limit) requests are queued or running"
         case .shuttingDown: "the server is shutting down"
+        case .invalidConfiguration(let detail): "invalid engine configuration: \(detail)"
         case .failed(let detail): detail
         }
     }

@@ -1,5 +1,11 @@
-// One request's side of the engine: its sampler, its text so far, stop-string matching across
-// token boundaries, and the continuation its client reads.
+// One request's side of the engine: its sampler, its text so far, the one place that decides
+// when it finishes (stop token, stop string, length), and the continuation its client reads.
+//
+// Stop strings are matched on the UTF-8 bytes of the decoded text, incrementally: a stop string
+// that ends in the newest piece starts at most `longest stop − 1` bytes before it, so each token
+// searches only that window (O(new text) per token, not a rescan of the whole output). Bytes at
+// the end that could begin a stop string are held back until they cannot; a held-back suffix
+// equals a prefix of a valid UTF-8 string, so it starts on a character boundary.
 
 import FloraTokenizer
 
@@ -7,80 +13,94 @@ struct RequestStream {
     typealias Continuation = AsyncThrowingStream<EngineOutput, any Error>.Continuation
 
     let continuation: Continuation
-    let handle: RequestHandle
     let promptTokenCount: Int
     let adapterName: String?
-    let parameters: SamplingParameters
+    /// Generated tokens after which the request finishes with `.length` (the request's
+    /// `max_tokens`, cut to what the context holds).
+    let maxTokens: Int
     let stopTokens: Set<Int32>
+    private let stopStrings: [[UInt8]]
+    private let longestStop: Int
     var sampler: Sampler
-    var detokenizer: StreamingDetokenizer
-    var generated = 0
-    /// Text decoded so far, and how much of it the client has been sent.
-    var text = ""
-    var sentCount = 0
+    private var detokenizer: StreamingDetokenizer
+    private(set) var generated = 0
+    /// The decoded text so far, as UTF-8, and how much of it the client has been sent.
+    private var text: [UInt8] = []
+    private var sentCount = 0
     let arrival: ContinuousClock.Instant
     var lastToken: ContinuousClock.Instant?
 
-    init(continuation: Continuation, handle: RequestHandle, request: EngineRequest, tokenizer: Tokenizer, arrival: ContinuousClock.Instant) {
+    init(continuation: Continuation, request: EngineRequest, maxTokens: Int, tokenizer: Tokenizer, arrival: ContinuousClock.Instant) {
         self.continuation = continuation
-        self.handle = handle
         promptTokenCount = request.promptTokens.count
         adapterName = request.adapterName
-        parameters = request.parameters
+        self.maxTokens = maxTokens
         stopTokens = Set(tokenizer.stopTokenIds.map(Int32.init)).union(request.parameters.stopTokenIds)
+        stopStrings = request.parameters.stopStrings.filter { !$0.isEmpty }.map { Array($0.utf8) }
+        longestStop = stopStrings.map(\.count).max() ?? 0
         sampler = Sampler(request.parameters)
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true)
         self.arrival = arrival
     }
 
-    /// Takes a chosen token; returns the piece to send and whether the request stopped (a stop
-    /// token, or a stop string, whose text is cut from the output).
-    mutating func accept(_ sampled: SampledToken) -> (piece: EngineOutput, stopped: Bool) {
+    /// Takes a chosen token; returns the piece to send, with a finish reason when this token
+    /// ends the request: a stop token, a stop string (cut from the output with what follows
+    /// it), or `maxTokens` reached.
+    mutating func accept(_ sampled: SampledToken) -> EngineOutput {
         generated += 1
         if stopTokens.contains(sampled.token) {
-            text += detokenizer.finish()
-            return (output([sampled], upTo: text.count, finish: .stop), true)
+            text += Array(detokenizer.finish().utf8)
+            return output([sampled], upTo: stopStringStart(after: sentCount) ?? text.count, finish: .stop)
         }
-        text += detokenizer.append(Int(sampled.token))
-        if let cut = stopStringStart() {
-            return (output([sampled], upTo: cut, finish: .stop), true)
+        let searchFrom = max(sentCount, text.count - max(longestStop - 1, 0))
+        text += Array(detokenizer.append(Int(sampled.token)).utf8)
+        if let cut = stopStringStart(after: searchFrom) {
+            return output([sampled], upTo: cut, finish: .stop)
         }
-        return (output([sampled], upTo: text.count - heldBack(), finish: nil), false)
+        if generated >= maxTokens {
+            text += Array(detokenizer.finish().utf8)
+            return output([sampled], upTo: stopStringStart(after: searchFrom) ?? text.count, finish: .length)
+        }
+        return output([sampled], upTo: text.count - heldBack(), finish: nil)
     }
 
-    /// The last piece when the engine ends the request for another reason (length, abort).
+    /// The last piece when the engine ends the request for another reason (abort, shutdown).
     mutating func finish(_ reason: FinishReason) -> EngineOutput {
-        text += detokenizer.finish()
-        let cut = stopStringStart() ?? text.count
-        return output([], upTo: cut, finish: reason)
+        let searchFrom = max(sentCount, text.count - max(longestStop - 1, 0))
+        text += Array(detokenizer.finish().utf8)
+        return output([], upTo: stopStringStart(after: searchFrom) ?? text.count, finish: reason)
     }
 
     private mutating func output(_ tokens: [SampledToken], upTo end: Int, finish: FinishReason?) -> EngineOutput {
         let end = max(end, sentCount)
-        let start = text.index(text.startIndex, offsetBy: sentCount)
-        let piece = String(text[start..<text.index(text.startIndex, offsetBy: end)])
+        let piece = String(decoding: text[sentCount..<end], as: UTF8.self)
         sentCount = end
         return EngineOutput(tokens: tokens, text: piece, finishReason: finish, promptTokenCount: promptTokenCount, generatedTokenCount: generated)
     }
 
-    /// Where the first stop string starts in the text, if one has appeared.
-    private func stopStringStart() -> Int? {
+    /// Where the earliest stop string starting at or after byte `start` begins, if one has appeared.
+    private func stopStringStart(after start: Int) -> Int? {
+        guard !stopStrings.isEmpty, start < text.count else { return nil }
         var best: Int?
-        for stop in parameters.stopStrings where !stop.isEmpty {
-            if let range = text.range(of: stop) {
-                let at = text.distance(from: text.startIndex, to: range.lowerBound)
-                best = min(best ?? at, at)
+        for stop in stopStrings where text.count - start >= stop.count {
+            var at = start
+            while at + stop.count <= text.count, at < (best ?? .max) {
+                if text[at] == stop[0], text[at..<(at + stop.count)].elementsEqual(stop) {
+                    best = at
+                    break
+                }
+                at += 1
             }
         }
         return best
     }
 
-    /// Characters at the end of the text that could begin a stop string: not sent yet.
+    /// Bytes at the end of the text that could begin a stop string: not sent yet.
     private func heldBack() -> Int {
         var held = 0
-        for stop in parameters.stopStrings where !stop.isEmpty {
-            for length in stride(from: min(stop.count - 1, text.count), to: held, by: -1)
-            where text.hasSuffix(String(stop.prefix(length))) {
+        for stop in stopStrings {
+            for length in stride(from: min(stop.count - 1, text.count - sentCount), to: held, by: -1)
+            where text[(text.count - length)...].elementsEqual(stop[..<length]) {
                 held = length
                 break
             }

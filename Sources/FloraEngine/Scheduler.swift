@@ -77,6 +77,15 @@ public final class Scheduler {
     /// Queues a sequence at the back of the waiting queue. `maxTokens`: generated tokens after
     /// which `update` finishes it with `.length` (nil: only `maxModelLength` stops it).
     public func add(promptTokens: [Int32], adapterName: String? = nil, maxTokens: Int? = nil) throws(SchedulerError) -> SequenceID {
+        let id = SequenceID(rawValue: nextID)
+        try add(id: id, promptTokens: promptTokens, adapterName: adapterName, maxTokens: maxTokens)
+        return id
+    }
+
+    /// `add` under an id the caller made (the engine gives each request its identity once, when
+    /// it arrives). Ids must be unique among the sequences present.
+    public func add(id: SequenceID, promptTokens: [Int32], adapterName: String? = nil, maxTokens: Int? = nil) throws(SchedulerError) {
+        guard records[id] == nil else { throw .duplicateID(id) }
         guard !promptTokens.isEmpty else { throw .emptyPrompt }
         if let maxTokens, maxTokens < 1 { throw .invalidMaxTokens(maxTokens) }
         if let limit = config.maxModelLength, promptTokens.count >= limit {
@@ -86,12 +95,10 @@ public final class Scheduler {
         guard needed <= blockManager.blockCount else {
             throw .promptExceedsKVCache(tokens: promptTokens.count, blocksNeeded: needed, blockCount: blockManager.blockCount)
         }
-        let id = SequenceID(rawValue: nextID)
-        nextID += 1
+        nextID = max(nextID, id.rawValue + 1)
         records[id] = SequenceRecord(
             tokens: promptTokens, promptTokenCount: promptTokens.count, adapterName: adapterName, maxTokens: maxTokens)
         waiting.append(id)
-        return id
     }
 
     // MARK: One step

@@ -20,7 +20,10 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Distinct adapters in the running set at once (vLLM's `max_loras`); nil: no limit.
     public var maxLoras: Int?
 
-    public init(maxNumSeqs: Int = 256, maxNumBatchedTokens: Int = 2048, maxModelLength: Int? = nil, maxLoras: Int? = nil) {
+    public init(
+        maxNumSeqs: Int = EngineDefaults.maxNumSeqs, maxNumBatchedTokens: Int = EngineDefaults.maxNumBatchedTokens,
+        maxModelLength: Int? = nil, maxLoras: Int? = nil
+    ) {
         self.maxNumSeqs = maxNumSeqs
         self.maxNumBatchedTokens = maxNumBatchedTokens
         self.maxModelLength = maxModelLength
@@ -115,6 +118,7 @@ public enum SchedulerError: Error, CustomStringConvertible, Sendable, Equatable 
     case invalidMaxTokens(Int)
     case promptTooLong(tokens: Int, maxModelLength: Int)
     case promptExceedsKVCache(tokens: Int, blocksNeeded: Int, blockCount: Int)
+    case duplicateID(SequenceID)
 
     public var description: String {
         switch self {
@@ -123,6 +127,7 @@ public enum SchedulerError: Error, CustomStringConvertible, Sendable, Equatable 
         case .invalidMaxTokens(let n): "max_tokens must be ≥ 1, got \(n)"
         case .promptTooLong(let n, let limit):
             "the prompt has \(n) tokens; the model length is \(limit), and at least one token must be generated"
+        case .duplicateID(let id): "a sequence with id \(id) is already present"
         case .promptExceedsKVCache(let n, let needed, let count):
             "the prompt has \(n) tokens and needs \(needed) KV blocks; the pool holds \(count)"
         }

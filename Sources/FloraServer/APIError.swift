@@ -71,7 +71,7 @@ extension APIError {
             case .invalidRequest(let detail): self = .badRequest(detail)
             case .queueFull: self = APIError(.tooManyRequests, error.description)
             case .shuttingDown: self = APIError(.serviceUnavailable, error.description)
-            case .adapterFailed, .failed: self = APIError(.internalServerError, error.description)
+            case .adapterFailed, .failed, .invalidConfiguration: self = APIError(.internalServerError, error.description)
             }
         case let error as SamplingError:
             if case .invalid(let name, _) = error { self = .badRequest(error.description, param: name) } else { self = .badRequest(error.description) }

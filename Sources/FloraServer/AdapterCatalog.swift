@@ -1,7 +1,8 @@
-// The server's registry of adapters by name and folder, in step with the engine's. Every
-// folder is read and checked against the model's shapes before its name is registered, so a
-// broken adapter is refused up front with the loader's reason and changes nothing. Loads and
-// unloads of one name are serialised: the actor marks a name busy across its awaits.
+// The server's side of adapter registration: names and paths checked against the adapter root,
+// then registered with the engine, whose adapter cache is the one registry (the engine checks
+// the folder's config and safetensors header against the model, so a broken adapter is refused
+// up front with the loader's reason and changes nothing). Loads and unloads of one name are
+// serialised: the actor marks a name busy across its awaits.
 
 import FloraAdapters
 import FloraEngine
@@ -9,16 +10,13 @@ import Foundation
 
 public actor AdapterCatalog {
     let engine: Engine
-    let shapes: AdapterTargetShapes
     let baseModelName: String
     /// Real path of `--adapter-dir`, or nil: no loads by path at run time.
     public nonisolated let root: String?
-    private var paths: [String: String] = [:]
     private var busy: Set<String> = []
 
     public init(engine: Engine, baseModelName: String, adapterRoot: String?) async throws {
         self.engine = engine
-        shapes = await engine.model.adapterShapes
         self.baseModelName = baseModelName
         if let adapterRoot {
             guard let resolved = AdapterPaths.realPath(adapterRoot) else {
@@ -31,8 +29,10 @@ public actor AdapterCatalog {
     }
 
     /// Registered adapters and their folders, by name.
-    public var adapters: [(name: String, path: String)] { paths.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
-    public func path(of name: String) -> String? { paths[name] }
+    public nonisolated var adapters: [(name: String, path: String)] {
+        engine.adapters.sorted { $0.key < $1.key }.map { ($0.key, $0.value.path) }
+    }
+    public nonisolated func path(of name: String) -> String? { engine.adapters[name]?.path }
 
     /// Registers `name` → `path` after reading the folder (used at start, and by `load`).
     public func register(name: String, path: String) async throws(APIError) {
@@ -40,22 +40,18 @@ public actor AdapterCatalog {
         guard name != baseModelName else {
             throw APIError.badRequest("'\(name)' is the base model's name; choose another adapter name", param: "lora_name")
         }
-        guard paths[name] == nil, !busy.contains(name) else {
+        guard !engine.isRegistered(adapter: name), !busy.contains(name) else {
             throw APIError.badRequest("The lora adapter '\(name)' has already been loaded.", param: "lora_name")
         }
         busy.insert(name)
         defer { busy.remove(name) }
         do {
-            _ = try AdapterLoader.load(folder: path, name: name, shapes: shapes)
+            try await engine.registerAdapter(name: name, path: path)
+        } catch let error as AdapterCacheError {
+            throw APIError.badRequest("adapter '\(name)' cannot be registered: \(error)", param: "lora_name")
         } catch {
             throw APIError.badRequest("adapter '\(name)' at '\(path)' cannot be loaded: \(error)", param: "lora_path")
         }
-        do {
-            try await engine.registerAdapter(name: name, path: path)
-        } catch {
-            throw APIError.badRequest("adapter '\(name)' cannot be registered: \(error)", param: "lora_name")
-        }
-        paths[name] = path
     }
 
     /// /v1/load_lora_adapter: `path` must resolve inside the adapter root.
@@ -68,12 +64,12 @@ public actor AdapterCatalog {
 
     /// /v1/unload_lora_adapter: refused (409) while running or waiting requests use the adapter.
     public func unload(name: String) async throws(APIError) {
-        guard paths[name] != nil, !busy.contains(name) else {
+        guard engine.isRegistered(adapter: name), !busy.contains(name) else {
             throw APIError.notFound("The lora adapter '\(name)' cannot be found.", param: "lora_name")
         }
         busy.insert(name)
         defer { busy.remove(name) }
-        let snapshot = await engine.snapshot()
+        let snapshot = engine.snapshot()
         if snapshot.runningAdapters.contains(name) || snapshot.waitingAdapters.contains(name) {
             throw APIError(.conflict, "adapter '\(name)' is used by running or waiting requests; unload it when they are done", param: "lora_name")
         }
@@ -81,14 +77,12 @@ public actor AdapterCatalog {
             try await engine.unregisterAdapter(name: name)
         } catch let error as AdapterCacheError {
             if case .unknownAdapter = error {
-                paths[name] = nil
                 throw APIError.notFound("The lora adapter '\(name)' cannot be found.", param: "lora_name")
             }
             throw APIError(.conflict, error.description, param: "lora_name")
         } catch {
             throw APIError(.internalServerError, "\(error)", param: "lora_name")
         }
-        paths[name] = nil
     }
 
     /// Registers every folder directly under the adapter root by its folder name. A folder that

@@ -22,17 +22,17 @@ public struct FloraAPI: Sendable {
         self.catalog = catalog
         self.metrics = metrics
         self.configuration = configuration
-        tokenizer = await engine.tokenizer
+        tokenizer = engine.tokenizer
         maxModelLength = engine.maxModelLength
-        vocabularySize = await engine.model.config.vocabularySize
-        let config = await engine.config
+        vocabularySize = engine.vocabularySize
+        let config = engine.config
         maxLoras = config.maxLorasPerStep ?? config.maxResidentAdapters
     }
 
     /// The adapter `model` names: nil for the base model (or no `model`), 404 for an unknown name.
     func adapter(forModel model: String?) async throws -> String? {
         guard let model, model != configuration.servedModelName else { return nil }
-        guard await catalog.path(of: model) != nil else {
+        guard catalog.path(of: model) != nil else {
             throw APIError.notFound("The model `\(model)` does not exist.", param: "model")
         }
         return model

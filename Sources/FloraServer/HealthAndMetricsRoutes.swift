@@ -8,8 +8,8 @@ extension FloraAPI {
     }
 
     func metricsText(_ request: Request, context: FloraRequestContext) async throws -> Response {
-        let snapshot = await engine.snapshot()
-        let registered = await catalog.adapters.count
+        let snapshot = engine.snapshot()
+        let registered = snapshot.registeredAdapters
         let text = metrics.exposition(snapshot, registeredAdapters: registered, maxLoras: maxLoras)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -24,7 +24,7 @@ extension FloraAPI {
         let base = configuration.servedModelName
         let created = Self.now
         var data = [ModelList.Model(id: base, created: created, root: configuration.modelPath, parent: .null, maxModelLen: maxModelLength)]
-        for adapter in await catalog.adapters {
+        for adapter in catalog.adapters {
             data.append(ModelList.Model(id: adapter.name, created: created, root: adapter.path, parent: OrNull(base), maxModelLen: maxModelLength))
         }
         return JSONOutput.response(ModelList(data: data))

@@ -4,6 +4,7 @@
 import ArgumentParser
 import FloraAdapters
 import FloraBench
+import FloraEngine
 import FloraModel
 import Foundation
 
@@ -30,13 +31,13 @@ struct BenchServingOptions: ParsableArguments {
     var targets: String = "q_proj,k_proj"
 
     @Option(name: .long, help: "Most sequences in one engine step.")
-    var maxNumSeqs: Int = 64
+    var maxNumSeqs: Int = EngineDefaults.maxNumSeqs
 
     @Option(name: .long, help: "Most tokens in one engine step (default: 8192 × --scale, at least 512).")
     var maxNumBatchedTokens: Int?
 
     @Option(name: .long, help: "Size of the paged KV cache, in tokens.")
-    var kvCacheTokens: Int = 32_768
+    var kvCacheTokens: Int = EngineDefaults.kvCacheTokens
 
     @Option(name: .long, help: "Adapter-bank slots (default: as many adapters as the requests use, so none is evicted).")
     var maxResidentAdapters: Int?

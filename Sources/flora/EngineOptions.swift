@@ -5,19 +5,19 @@ import FloraEngine
 /// The engine's settings, shared by `generate`, `serve` and `bench`.
 struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: "Most sequences in one step.")
-    var maxNumSeqs: Int = 64
+    var maxNumSeqs: Int = EngineDefaults.maxNumSeqs
 
     @Option(name: .long, help: "Most tokens computed in one step (longer prompts are prefilled in chunks).")
-    var maxNumBatchedTokens: Int = 512
+    var maxNumBatchedTokens: Int = EngineDefaults.maxNumBatchedTokens
 
     @Option(name: .long, help: "Size of the paged KV cache, in tokens (SmolLM2-135M: 46 KB each).")
-    var kvCacheTokens: Int = 32_768
+    var kvCacheTokens: Int = EngineDefaults.kvCacheTokens
 
     @Option(name: .long, help: "Adapters held in memory at once; others load when a request needs them.")
-    var maxResidentAdapters: Int = 64
+    var maxResidentAdapters: Int = EngineDefaults.maxResidentAdapters
 
     @Option(name: .long, help: "LoRA kernel: segmented (grouped by adapter) or bmm (gathered per token).")
-    var loraKernel: LoRAKernel = .segmented
+    var loraKernel: LoRAKernel = EngineDefaults.loraKernel
 
     @Flag(name: .long, help: "Turn off the prefix cache (KV blocks shared between requests with the same prefix and adapter).")
     var noPrefixCaching = false

@@ -78,7 +78,7 @@ struct Generate: AsyncParsableCommand {
         for entry in entries {
             let rendered = chat ? try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: entry.prompt)], addGenerationPrompt: true) : entry.prompt
             let adapter = entry.adapter == "base" ? nil : entry.adapter
-            if let adapter, !(await engine.isRegistered(adapter: adapter)) {
+            if let adapter, !engine.isRegistered(adapter: adapter) {
                 throw ValidationError("adapter '\(adapter)' is not registered (register it with --adapter \(adapter)=PATH)")
             }
             requests.append(EngineRequest(promptTokens: tokenizer.encode(rendered).map(Int32.init), parameters: parameters, adapterName: adapter))

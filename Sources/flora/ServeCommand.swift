@@ -73,7 +73,7 @@ struct Serve: AsyncParsableCommand {
             log("warning: skipped adapter folder '\(folder)': \(reason)")
         }
         let api = await FloraAPI(engine: engine, catalog: catalog, metrics: metrics, configuration: configuration)
-        let adapterCount = await catalog.adapters.count
+        let adapterCount = catalog.adapters.count
         let served = configuration.servedModelName
         let host = host
         try await api.serve { port in

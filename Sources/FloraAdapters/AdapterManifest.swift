@@ -1,0 +1,24 @@
+// What an adapter folder holds, read from its config and safetensors header without reading the
+// tensors: enough to register the adapter, list it and refuse it before any request needs it.
+
+public struct AdapterManifest: Sendable, Equatable {
+    /// One targeted (layer, module) and its rank (PEFT's `rank_pattern` may vary it; IA3: 1).
+    public struct Module: Sendable, Equatable {
+        public var key: AdapterModuleKey
+        public var rank: Int
+    }
+
+    public var kind: AdapterKind
+    /// The config's default rank (IA3: 1).
+    public var rank: Int
+    /// Targeted modules, layers ascending.
+    public var modules: [Module]
+    /// Bytes of the adapter's tensors in the file.
+    public var tensorBytes: Int
+
+    /// Module names targeted in at least one layer, in `TargetModule` order.
+    public var targets: [TargetModule] {
+        let targeted = Set(modules.map(\.key.module))
+        return TargetModule.allCases.filter(targeted.contains)
+    }
+}
