@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "FloraTestSupport", dependencies: ["FloraModel", "FloraTokenizer", "FloraAdapters", "FloraTensor"], path: "Tests/FloraTestSupport"),
         .testTarget(name: "FloraTensorTests", dependencies: ["FloraTestSupport", "FloraTensor"]),
         .testTarget(name: "FloraFormatsTests", dependencies: ["FloraTestSupport", "FloraFormats", "FloraTensor"]),
-        .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats"]),
+        .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraTrainingTests", dependencies: ["FloraTestSupport", "FloraTraining", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTensor"]),
