@@ -46,8 +46,8 @@ enum TrainingKernels {
     /// `act[i] = silu(gate[i]) · up[i]`, `silu(g) = g / (1 + e^−g)`.
     static func swiGLU(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into act: UnsafeMutablePointer<Float>) {
         forEachBlock(count) { i, lanes in
-            let g = load(gate + i, lanes)
-            store(g / (1 + FastExp.exp16(-g)) * load(up + i, lanes), act + i, lanes)
+            let g = loadUnaligned16(gate + i, lanes: lanes)
+            store16(g / (1 + FastExp.exp16(-g)) * loadUnaligned16(up + i, lanes: lanes), act + i, lanes: lanes)
         }
     }
 
@@ -58,10 +58,10 @@ enum TrainingKernels {
         dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>
     ) {
         forEachBlock(count) { i, lanes in
-            let g = load(gate + i, lanes), d = load(dAct + i, lanes)
+            let g = loadUnaligned16(gate + i, lanes: lanes), d = loadUnaligned16(dAct + i, lanes: lanes)
             let sigma = 1 / (1 + FastExp.exp16(-g))
-            store(d * g * sigma, dUp + i, lanes)
-            store(d * load(up + i, lanes) * sigma * (1 + g * (1 - sigma)), dGate + i, lanes)
+            store16(d * g * sigma, dUp + i, lanes: lanes)
+            store16(d * loadUnaligned16(up + i, lanes: lanes) * sigma * (1 + g * (1 - sigma)), dGate + i, lanes: lanes)
         }
     }
 
@@ -73,24 +73,6 @@ enum TrainingKernels {
             body(i, min(16, count - i))
             i += 16
         }
-    }
-
-    /// 16 floats from `p`, or the first `lanes` of them (zeros after).
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>, _ lanes: Int) -> SIMD16<Float> {
-        if lanes == 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
-        var v = SIMD16<Float>()
-        for j in 0..<lanes { v[j] = p[j] }
-        return v
-    }
-
-    @inline(__always)
-    static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
-        if lanes == 16 {
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-            return
-        }
-        for j in 0..<lanes { p[j] = v[j] }
     }
 
     /// Rotates `heads` head vectors of `x` (one token) at the table row `cos`/`sin` (`[headDim/2]`):
@@ -128,7 +110,7 @@ enum TrainingKernels {
         var i = 0
         let s = SIMD16<Float>(repeating: alpha)
         while i + 16 <= count {
-            Elementwise.store16(Elementwise.load16(a + i) * Elementwise.load16(b + i) * s, y + i)
+            store16(loadUnaligned16(a + i) * loadUnaligned16(b + i) * s, y + i)
             i += 16
         }
         while i < count {
@@ -145,8 +127,8 @@ enum TrainingKernels {
         var i = 0
         let s = SIMD16<Float>(repeating: alpha)
         while i + 16 <= count {
-            let p = Elementwise.load16(a + i) * Elementwise.load16(b + i)
-            Elementwise.store16(Elementwise.load16(y + i).addingProduct(s, p), y + i)
+            let p = loadUnaligned16(a + i) * loadUnaligned16(b + i)
+            store16(loadUnaligned16(y + i).addingProduct(s, p), y + i)
             i += 16
         }
         while i < count {
