@@ -217,7 +217,7 @@ public struct KernelBenchmark: Sendable {
     func measureReadBandwidth(floats: Int) -> Double {
         let buffer = FloatBuffer(count: floats)
         let parts = ParallelRegion.parts(
-            for: parallelism, flops: 2 * floats, maximumParts: floats / 16, automaticThreshold: MatMul.parallelFlops)
+            for: parallelism, flops: 2 * floats, maximumParts: floats / 16)
         let base = SendablePointer(buffer.pointer)
         let seconds = median {
             ParallelRegion.run(parts: parts) { part in
@@ -265,7 +265,6 @@ func fmaChains(iterations: Int, seed: Float) -> Float {
 @inline(never)
 func sumFloats(_ pointer: UnsafeMutablePointer<Float>, count: Int) -> Float {
     var s0 = SIMD16<Float>(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
-    let raw = UnsafeRawPointer(pointer)
     var offset = 0
     while offset + 128 <= count {
         let p = pointer + offset

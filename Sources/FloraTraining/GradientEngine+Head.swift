@@ -50,7 +50,7 @@ extension GradientEngine {
             let logitsPointer = SendablePointer(logits)
             losses.withUnsafeMutableBufferPointer { buffer in
                 let out = SendablePointer(buffer.baseAddress!)
-                parallelFor(items: count, work: count * v * 16) { r, _ in
+                ParallelRegion.forEachItem(items: count, flops: count * v * 16) { r, _ in
                     out.pointer[r] = softmaxCrossEntropy(
                         logitsPointer.pointer + r * v, count: v, target: items[r].target, gradientWeight: items[r].weight)
                 }
