@@ -64,9 +64,7 @@ extension AdapterBank {
             let tokenIndex = plan.order.pointer + members.lowerBound  // [count], ascending
             let u = loraIntermediate.reserve(count * r)  // [count, r]
             loraRows.reserve(count)
-            let rows = RowExpansion(
-                count: count, inputRow: loraRows.inputRow.pointer, inputScale: loraRows.inputScale.pointer,
-                outputRow: loraRows.outputRow.pointer, outputScale: loraRows.outputScale.pointer, factor: loraRows.factor.pointer)
+            let rows = loraRows.expansion(count: count)
             rows.inputScale.update(repeating: nil, count: count)
             rows.outputScale.update(repeating: nil, count: count)
 

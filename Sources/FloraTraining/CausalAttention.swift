@@ -18,7 +18,7 @@ public final class CausalAttention {
     public var kvHeads: Int { items.kvHeads }
     public var headDim: Int { items.headDim }
     private let items: AttentionItems
-    private let scratch = FloatScratch()  // [workers, floatsPerWorker(longest segment)]
+    private let scratch = ScratchBuffer<Float>()  // [workers, floatsPerWorker(longest segment)]
 
     public init(heads: Int, kvHeads: Int, headDim: Int) {
         items = AttentionItems(heads: heads, kvHeads: kvHeads, headDim: headDim)
