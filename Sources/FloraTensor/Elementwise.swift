@@ -88,16 +88,18 @@ public enum Elementwise {
     }
 
     /// RMSNorm of each of `rows` rows (Llama): `y = x / sqrt(mean(x²) + eps) ∘ weight`.
-    /// `x` and `y` are `[rows, count]`; they may be the same buffer.
+    /// `x` and `y` are `[rows, count]`; they may be the same buffer. With `inverse` (`[rows]`),
+    /// each row's `1 / sqrt(mean(x²) + eps)` is kept there too, for the backward pass.
     public static func rmsNorm(
         _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,
-        rows: Int, count: Int, into y: UnsafeMutablePointer<Float>
+        rows: Int, count: Int, into y: UnsafeMutablePointer<Float>, inverse inverses: UnsafeMutablePointer<Float>? = nil
     ) {
         for r in 0..<rows {
             let source = x + r * count
             let target = y + r * count
             let meanSquare = dot(source, source, count: count) / Float(count)
             let inverse = 1 / (meanSquare + epsilon).squareRoot()
+            inverses?[r] = inverse
             let s = SIMD16<Float>(repeating: inverse)
             var i = 0
             while i + 16 <= count {

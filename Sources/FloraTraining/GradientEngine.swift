@@ -22,7 +22,7 @@ public final class GradientEngine {
 
     let config: LlamaConfig
     let attention: CausalAttention
-    let rotary: RotaryTables
+    let rotary: RotaryTable
     let linear: TrainingLinear
     let transposed = TransposedWeights()
     let bank: AdapterBank?
@@ -58,7 +58,7 @@ public final class GradientEngine {
         embeddingTable = model.embeddingWeight
         config = model.config
         attention = CausalAttention(heads: config.headCount, kvHeads: config.kvHeadCount, headDim: config.headDim)
-        rotary = model.rotaryTables
+        rotary = model.rotary
         linear = TrainingLinear(adapters: adapters)
         bank = adapters.isEmpty ? nil : try AdapterBank(capacity: adapters.count, shapes: model.adapterShapes)
     }
@@ -125,10 +125,10 @@ public final class GradientEngine {
         }
         var result = [Float](repeating: 0, count: t * v)
         let rows = headRows.reserve(t * d), inverse = headInverse.reserve(t)
-        TrainingKernels.rmsNorm(
-            layerInputs.pointer + config.layerCount * t * d, weight: model.finalNormWeight.pointer, epsilon: config.rmsNormEpsilon,
+        Elementwise.rmsNorm(
+            layerInputs.pointer + config.layerCount * t * d, weight: model.finalNorm.pointer, epsilon: config.rmsNormEpsilon,
             rows: t, count: d, into: rows, inverse: inverse)
-        result.withUnsafeMutableBufferPointer { MatMul.multiply(rows, rows: t, model.lmHeadWeight, into: $0.baseAddress!) }
+        result.withUnsafeMutableBufferPointer { MatMul.multiply(rows, rows: t, model.lmHead, into: $0.baseAddress!) }
         return result
     }
 

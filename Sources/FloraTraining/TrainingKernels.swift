@@ -1,5 +1,6 @@
-// Element-wise pieces of the training forward and their backward: RMSNorm (keeping its inverse
-// root mean square), SwiGLU, HF rotary (`rotate_half` pairs (i, i + d/2)) and its inverse.
+// Element-wise pieces of the training pass: RMSNorm's backward, SwiGLU and its backward. The
+// forward RMSNorm (keeping its inverse root mean square) is `Elementwise.rmsNorm`, and rotary and
+// its inverse are the model's `RotaryTable`, so training computes exactly what serving does.
 // Each states its semantics as a plain loop; they are serial (DESIGN.md section 9: element-wise
 // work is too small to repay a parallel region).
 
@@ -12,21 +13,7 @@ import Darwin
 #endif
 
 enum TrainingKernels {
-    /// Per row: `inverse[r] = 1 / sqrt(mean(x[r]²) + eps)`, `y[r] = x[r] · inverse[r] ∘ w`
-    /// (the same arithmetic as `Elementwise.rmsNorm`). `x`, `y`: `[rows, count]`.
-    static func rmsNorm(
-        _ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, epsilon: Float, rows: Int, count: Int,
-        into y: UnsafeMutablePointer<Float>, inverse: UnsafeMutablePointer<Float>
-    ) {
-        for r in 0..<rows {
-            let source = x + r * count
-            let meanSquare = Elementwise.dot(source, source, count: count) / Float(count)
-            inverse[r] = 1 / (meanSquare + epsilon).squareRoot()
-        }
-        Elementwise.rmsNorm(x, weight: w, epsilon: epsilon, rows: rows, count: count, into: y)
-    }
-
-    /// Adds the input gradient of `rmsNorm` to `dx`: with `g = dy ∘ w` and `s = inverse[r]`,
+    /// Adds the input gradient of `Elementwise.rmsNorm` to `dx`: with `g = dy ∘ w` and `s = inverse[r]`,
     ///
     ///     dx[r, i] += s · g[i] − (s³ / count) · x[r, i] · Σ_j g[j] · x[r, j]
     static func rmsNormBackward(
@@ -72,33 +59,6 @@ enum TrainingKernels {
         while i < count {
             body(i, min(16, count - i))
             i += 16
-        }
-    }
-
-    /// Rotates `heads` head vectors of `x` (one token) at the table row `cos`/`sin` (`[headDim/2]`):
-    /// `(x1, x2) → (x1 c − x2 s, x2 c + x1 s)` for pairs `(i, i + d/2)`; `inverse` rotates back
-    /// (the transpose, which is what the backward pass applies to gradients).
-    @inline(__always)
-    static func rotate(
-        _ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, cos c: UnsafePointer<Float>, sin s: UnsafePointer<Float>,
-        inverse: Bool
-    ) {
-        let half = headDim / 2
-        for h in 0..<heads {
-            let v = x + h * headDim
-            if inverse {
-                for i in 0..<half {
-                    let y1 = v[i], y2 = v[i + half]
-                    v[i] = y1 * c[i] + y2 * s[i]
-                    v[i + half] = y2 * c[i] - y1 * s[i]
-                }
-            } else {
-                for i in 0..<half {
-                    let x1 = v[i], x2 = v[i + half]
-                    v[i] = x1 * c[i] - x2 * s[i]
-                    v[i + half] = x2 * c[i] + x1 * s[i]
-                }
-            }
         }
     }
 
