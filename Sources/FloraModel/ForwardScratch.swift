@@ -4,9 +4,7 @@
 import FloraTensor
 
 public final class ForwardScratch {
-    private(set) var contextCapacity = 0
     let config: LlamaConfig
-    let workerCount: Int
 
     let hidden = ScratchBuffer<Float>()      // [T, hidden]  residual stream
     let normed = ScratchBuffer<Float>()      // [T, hidden]
@@ -19,11 +17,12 @@ public final class ForwardScratch {
     let projected = ScratchBuffer<Float>()   // [T, hidden]
     let lastHidden = ScratchBuffer<Float>()  // [L, hidden]
     let logits = ScratchBuffer<Float>()      // [L, vocab]
-    let scores = ScratchBuffer<Float>()      // [workers, contextCapacity]
+    let scores = ScratchBuffer<Float>()      // [workers, scoreStride]: attention's softmax row, one per worker
+    /// The longest context of the current batch: the distance between two workers' score rows.
+    private(set) var scoreStride = 0
 
-    public init(config: LlamaConfig, workerCount: Int = 2) {
+    public init(config: LlamaConfig) {
         self.config = config
-        self.workerCount = max(1, workerCount)
     }
 
     func reserve(tokens t: Int, logitRows l: Int, context: Int) {
@@ -39,9 +38,8 @@ public final class ForwardScratch {
         projected.reserve(t * c.hiddenSize)
         lastHidden.reserve(l * c.hiddenSize)
         logits.reserve(l * c.vocabularySize)
-        if context > contextCapacity {
-            contextCapacity = max(context, contextCapacity * 3 / 2)
-            scores.reserve(workerCount * contextCapacity)
-        }
+        // Attention splits over at most all the pool's threads (`ParallelRegion.forEachItem`).
+        scores.reserve(ParallelRegion.coreCount * context)
+        scoreStride = context
     }
 }
