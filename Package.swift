@@ -8,6 +8,16 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "flora", targets: ["flora"]),
+        // Flora as a library (docs/library.md): a product per layer, so that a program takes only
+        // what it uses; FloraEngine alone serves requests, FloraServer adds the HTTP API.
+        .library(name: "FloraTensor", targets: ["FloraTensor"]),
+        .library(name: "FloraFormats", targets: ["FloraFormats"]),
+        .library(name: "FloraTokenizer", targets: ["FloraTokenizer"]),
+        .library(name: "FloraAdapters", targets: ["FloraAdapters"]),
+        .library(name: "FloraModel", targets: ["FloraModel"]),
+        .library(name: "FloraEngine", targets: ["FloraEngine"]),
+        .library(name: "FloraTraining", targets: ["FloraTraining"]),
+        .library(name: "FloraServer", targets: ["FloraServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,11 +61,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The program of docs/library.md, built with the tests so that the documented use compiles.
+        .executableTarget(
+            name: "flora-library-example",
+            dependencies: ["FloraEngine", "FloraModel", "FloraTokenizer"],
+            path: "Examples/flora-library-example"
+        ),
         // Shared by the test targets: where the real model, the golden files and scratch live.
-        .target(name: "FloraTestSupport", dependencies: ["FloraModel", "FloraTokenizer", "FloraAdapters", "FloraTensor"], path: "Tests/FloraTestSupport"),
+        .target(
+            name: "FloraTestSupport", dependencies: ["FloraModel", "FloraTokenizer", "FloraAdapters", "FloraFormats", "FloraTensor"],
+            path: "Tests/FloraTestSupport"),
         .testTarget(name: "FloraTensorTests", dependencies: ["FloraTestSupport", "FloraTensor"]),
         .testTarget(name: "FloraFormatsTests", dependencies: ["FloraTestSupport", "FloraFormats", "FloraTensor"]),
-        .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats"]),
+        .testTarget(name: "FloraTokenizerTests", dependencies: ["FloraTestSupport", "FloraTokenizer", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraAdaptersTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraEngineTests", dependencies: ["FloraTestSupport", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraFormats", "FloraTensor"]),
         .testTarget(name: "FloraTrainingTests", dependencies: ["FloraTestSupport", "FloraTraining", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTensor"]),
@@ -68,6 +86,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FloraBenchTests", dependencies: ["FloraTestSupport", "FloraBench", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
+        // Runs the built flora-library-example and checks docs/library.md shows it unchanged.
+        .testTarget(name: "FloraLibraryTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraModel"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]
 )

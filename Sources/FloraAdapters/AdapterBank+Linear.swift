@@ -148,7 +148,6 @@ extension AdapterBank {
             }
         }
         assert(e == expandedRows)
-        return RowExpansion(
-            count: e, inputRow: inputRow, inputScale: inputScale, outputRow: outputRow, outputScale: outputScale, factor: factor)
+        return expansion.expansion(count: e)
     }
 }

@@ -46,10 +46,10 @@ public final class AdapterBank {
     private(set) var resident: [AdapterWeights?]  // [capacity]
     let plan: BatchPlan
     // Per-call scratch, grown on demand (never per token).
-    let resolved = Scratch<ResolvedModule>()  // [groupCount]
-    let expansion = ExpansionScratch()        // [expanded rows] of the base product
-    let loraRows = ExpansionScratch()         // [tokens of one LoRA group]: shrink and expand rows
-    let loraIntermediate = Scratch<Float>()   // segmented: [tokens of one group, rank]; bmm: [parts, rank]
+    let resolved = ScratchBuffer<ResolvedModule>()  // [groupCount]
+    let expansion = RowExpansionScratch()        // [expanded rows] of the base product
+    let loraRows = RowExpansionScratch()         // [tokens of one LoRA group]: shrink and expand rows
+    let loraIntermediate = ScratchBuffer<Float>()   // segmented: [tokens of one group, rank]; bmm: [parts, rank]
 
     public init(capacity: Int, shapes: AdapterTargetShapes) throws {
         guard capacity > 0, capacity < Int(Int32.max) else {

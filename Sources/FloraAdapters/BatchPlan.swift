@@ -1,6 +1,8 @@
 // The grouping of one batch's tokens by adapter slot, built once per forward pass and reused by
 // every linear layer of it (the slots of the tokens do not change between layers).
 
+import FloraTensor
+
 /// Tokens grouped by slot, as a counting sort: group `g` holds slot `groupSlot[g]` and the
 /// tokens `order[groupStart[g] ..< groupStart[g + 1]]` (ascending). Tokens without an adapter
 /// are in no group (`tokenGroup[t] == -1`).
@@ -8,16 +10,16 @@ final class BatchPlan {
     private(set) var tokens = 0
     private(set) var groupCount = 0
     private(set) var valid = false
-    let slots = Scratch<Int32>()       // [tokens]: the slots this plan was built from
-    let tokenGroup = Scratch<Int32>()  // [tokens]: group of each token, -1 for none
-    let order = Scratch<Int32>()       // [tokens with an adapter]: token indices by group
-    let groupSlot = Scratch<Int32>()   // [groupCount]
-    let groupStart = Scratch<Int32>()  // [groupCount + 1]
-    private let slotGroup: Scratch<Int32>  // [capacity]: group of each slot, -1 between builds
-    private let cursorScratch = Scratch<Int32>()  // [groupCount]
+    let slots = ScratchBuffer<Int32>()       // [tokens]: the slots this plan was built from
+    let tokenGroup = ScratchBuffer<Int32>()  // [tokens]: group of each token, -1 for none
+    let order = ScratchBuffer<Int32>()       // [tokens with an adapter]: token indices by group
+    let groupSlot = ScratchBuffer<Int32>()   // [groupCount]
+    let groupStart = ScratchBuffer<Int32>()  // [groupCount + 1]
+    private let slotGroup: ScratchBuffer<Int32>  // [capacity]: group of each slot, -1 between builds
+    private let cursorScratch = ScratchBuffer<Int32>()  // [groupCount]
 
     init(capacity: Int) {
-        slotGroup = Scratch<Int32>(capacity: capacity)
+        slotGroup = ScratchBuffer<Int32>(capacity: capacity)
         slotGroup.pointer.initialize(repeating: -1, count: capacity)
     }
 

@@ -11,7 +11,8 @@
 import FloraTensor
 
 /// Gather-bmm splits its tokens over the cores above this many flops (a parallel region costs
-/// up to a microsecond, DESIGN.md section 9).
+/// up to a microsecond, DESIGN.md section 9): a threshold of its own, five times the matrix
+/// products' `ParallelRegion.minimumParallelFlops`, as this baseline has always used.
 private let bmmParallelFlops = 1_000_000
 
 extension AdapterBank {
@@ -27,7 +28,7 @@ extension AdapterBank {
             flops += 2 * resolved[g].rank * (k + n)
         }
         let maxRank = largestRank
-        let parts = flops >= bmmParallelFlops ? min(ParallelRegion.coreCount, tokens) : 1
+        let parts = ParallelRegion.parts(for: .automatic, flops: flops, maximumParts: tokens, automaticThreshold: bmmParallelFlops)
         let u = SendablePointer(loraIntermediate.reserve(parts * maxRank))  // [parts, maxRank]
         let groupOf = SendablePointer(plan.tokenGroup.pointer)
         let modules = SendablePointer(resolved.pointer)
@@ -63,9 +64,7 @@ extension AdapterBank {
             let tokenIndex = plan.order.pointer + members.lowerBound  // [count], ascending
             let u = loraIntermediate.reserve(count * r)  // [count, r]
             loraRows.reserve(count)
-            let rows = RowExpansion(
-                count: count, inputRow: loraRows.inputRow.pointer, inputScale: loraRows.inputScale.pointer,
-                outputRow: loraRows.outputRow.pointer, outputScale: loraRows.outputScale.pointer, factor: loraRows.factor.pointer)
+            let rows = loraRows.expansion(count: count)
             rows.inputScale.update(repeating: nil, count: count)
             rows.outputScale.update(repeating: nil, count: count)
 

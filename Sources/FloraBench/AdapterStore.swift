@@ -4,6 +4,7 @@
 // size, so a larger pool reuses the folders of a smaller one.
 
 import FloraAdapters
+import FloraTensor
 import Foundation
 
 public final class AdapterStore {
@@ -82,22 +83,11 @@ public final class AdapterStore {
     }
 
     private func adapterSeed(kind: AdapterKind, rank: Int, index: Int) -> UInt64 {
-        var hash = Self.fnv1a("\(kind.rawValue)/\(rank)/\(index)")
-        hash ^= seed &* 0x9E37_79B9_7F4A_7C15
-        return hash
+        SeededGenerator.seed(FNV1a.hash("\(kind.rawValue)/\(rank)/\(index)"), stream: seed)
     }
 
     /// A short, process-independent digest of the model's module shapes.
     private func fingerprint(_ shapes: AdapterTargetShapes) -> String {
-        String(Self.fnv1a(shapes.description) & 0xFFFF_FFFF, radix: 16)
-    }
-
-    static func fnv1a(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x100_0000_01b3
-        }
-        return h
+        String(FNV1a.hash(shapes.description) & 0xFFFF_FFFF, radix: 16)
     }
 }

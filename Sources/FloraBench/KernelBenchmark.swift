@@ -217,7 +217,7 @@ public struct KernelBenchmark: Sendable {
     func measureReadBandwidth(floats: Int) -> Double {
         let buffer = FloatBuffer(count: floats)
         let parts = ParallelRegion.parts(
-            for: parallelism, flops: 2 * floats, maximumParts: floats / 16, automaticThreshold: MatMul.parallelFlops)
+            for: parallelism, flops: 2 * floats, maximumParts: floats / 16)
         let base = SendablePointer(buffer.pointer)
         let seconds = median {
             ParallelRegion.run(parts: parts) { part in
@@ -265,18 +265,17 @@ func fmaChains(iterations: Int, seed: Float) -> Float {
 @inline(never)
 func sumFloats(_ pointer: UnsafeMutablePointer<Float>, count: Int) -> Float {
     var s0 = SIMD16<Float>(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0
-    let raw = UnsafeRawPointer(pointer)
     var offset = 0
     while offset + 128 <= count {
-        let p = raw + offset * 4
-        s0 += p.load(as: SIMD16<Float>.self)
-        s1 += p.load(fromByteOffset: 64, as: SIMD16<Float>.self)
-        s2 += p.load(fromByteOffset: 128, as: SIMD16<Float>.self)
-        s3 += p.load(fromByteOffset: 192, as: SIMD16<Float>.self)
-        s4 += p.load(fromByteOffset: 256, as: SIMD16<Float>.self)
-        s5 += p.load(fromByteOffset: 320, as: SIMD16<Float>.self)
-        s6 += p.load(fromByteOffset: 384, as: SIMD16<Float>.self)
-        s7 += p.load(fromByteOffset: 448, as: SIMD16<Float>.self)
+        let p = pointer + offset
+        s0 += loadAligned16(p)
+        s1 += loadAligned16(p + 16)
+        s2 += loadAligned16(p + 32)
+        s3 += loadAligned16(p + 48)
+        s4 += loadAligned16(p + 64)
+        s5 += loadAligned16(p + 80)
+        s6 += loadAligned16(p + 96)
+        s7 += loadAligned16(p + 112)
         offset += 128
     }
     return ((s0 + s1) + (s2 + s3) + (s4 + s5) + (s6 + s7)).sum()

@@ -6,19 +6,44 @@ import FloraAdapters
 import FloraTensor
 
 /// One transformer block's weights, Hugging Face layout, linear weights packed for the kernels.
-struct LlamaLayer: Sendable {
-    let attentionNorm: Tensor        // [hidden]
-    let query: PackedMatrix          // [queryDim, hidden]
-    let key: PackedMatrix            // [kvDim, hidden]
-    let value: PackedMatrix          // [kvDim, hidden]
-    let output: PackedMatrix         // [hidden, queryDim]
-    let queryBias: Tensor?           // [queryDim] (Qwen2)
-    let keyBias: Tensor?             // [kvDim]
-    let valueBias: Tensor?           // [kvDim]
-    let mlpNorm: Tensor              // [hidden]
-    let gate: PackedMatrix           // [intermediate, hidden]
-    let up: PackedMatrix             // [intermediate, hidden]
-    let down: PackedMatrix           // [hidden, intermediate]
+/// Public and read-only, so that code running its own passes over the frozen model (training's
+/// forward and backward) reads the very weights the forward reads.
+public struct LlamaLayer: Sendable {
+    public let attentionNorm: Tensor        // [hidden]
+    public let query: PackedMatrix          // [queryDim, hidden]
+    public let key: PackedMatrix            // [kvDim, hidden]
+    public let value: PackedMatrix          // [kvDim, hidden]
+    public let output: PackedMatrix         // [hidden, queryDim]
+    public let queryBias: Tensor?           // [queryDim] (Qwen2)
+    public let keyBias: Tensor?             // [kvDim]
+    public let valueBias: Tensor?           // [kvDim]
+    public let mlpNorm: Tensor              // [hidden]
+    public let gate: PackedMatrix           // [intermediate, hidden]
+    public let up: PackedMatrix             // [intermediate, hidden]
+    public let down: PackedMatrix           // [hidden, intermediate]
+
+    /// The weight of one of the seven adaptable linear layers.
+    public func linear(_ module: TargetModule) -> PackedMatrix {
+        switch module {
+        case .qProj: query
+        case .kProj: key
+        case .vProj: value
+        case .oProj: output
+        case .gateProj: gate
+        case .upProj: up
+        case .downProj: down
+        }
+    }
+
+    /// The bias of a linear layer, nil when it has none.
+    public func bias(_ module: TargetModule) -> Tensor? {
+        switch module {
+        case .qProj: queryBias
+        case .kProj: keyBias
+        case .vProj: valueBias
+        default: nil
+        }
+    }
 }
 
 public final class LlamaModel: Sendable {
@@ -26,10 +51,11 @@ public final class LlamaModel: Sendable {
     /// `[vocab, hidden]`; nil when the tied LM head holds the same rows quantized (looked up
     /// one row per token from it, which saves the fp32 table: vocab × hidden floats).
     let embedding: Tensor?
-    let layers: [LlamaLayer]
-    let finalNorm: Tensor            // [hidden]
-    let lmHead: PackedMatrix         // [vocab, hidden]
-    let rotary: RotaryTable
+    public let layers: [LlamaLayer]
+    public let finalNorm: Tensor            // [hidden]
+    /// `[vocab, hidden]`: the embedding itself when tied.
+    public let lmHead: PackedMatrix
+    public let rotary: RotaryTable
     /// The shapes of the linear layers adapters may target.
     public let adapterShapes: AdapterTargetShapes
 
@@ -92,6 +118,12 @@ public final class LlamaModel: Sendable {
         adapterShapes = try c.adapterShapes()
         rotary = RotaryTable(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling, maxPositions: c.contextLength)
     }
+}
+
+extension LlamaModel {
+    /// The token embeddings, `[vocab, hidden]`. When the tied head stays quantized the model
+    /// keeps no fp32 table, and this builds one (113 MB for SmolLM2): call it once, not per step.
+    public var embeddingWeight: Tensor { embedding ?? lmHead.unpacked() }
 }
 
 extension LlamaConfig {

@@ -4,9 +4,10 @@ import FloraTensor
 
 /// A view of the forward scratch's logits that keeps their memory alive for as long as the
 /// view lives (a bare pointer would not: Swift may release the scratch right after its last
-/// use). Valid until the next forward with the same scratch overwrites it.
+/// use). Valid until the next forward with the same scratch overwrites it; every read goes
+/// through the scratch's current pointer, so a stale view reads newer logits, never freed memory.
 public struct Logits: RandomAccessCollection {
-    let storage: FloatBuffer
+    let storage: ScratchBuffer<Float>
     public let rows: Int
     public let vocabularySize: Int
 

@@ -4,6 +4,7 @@ import FloraFormats
 import FloraTokenizer
 import Foundation
 
+/// A model opened from disk: its weights, configuration and tokenizer.
 public struct LoadedModel: Sendable {
     /// nil when only the tokenizer was asked for.
     public let model: LlamaModel?
@@ -12,9 +13,20 @@ public struct LoadedModel: Sendable {
     /// The name clients use for the base model: the file or folder name without extension.
     public let name: String
     public let path: String
+
+    /// The weights; throws, naming the file, when they were not loaded (`loadWeights: false`).
+    public func requireModel() throws -> LlamaModel {
+        guard let model else { throw ModelError.invalidConfig(source: path, detail: "the model was opened without its weights") }
+        return model
+    }
 }
 
 public enum ModelLoader {
+    /// Opens the model at `path`: a GGUF file (v2/v3; F32, F16, BF16, Q8_0, Q4_0, Q4_1 tensors)
+    /// or a Hugging Face folder (`config.json`, `*.safetensors`, `tokenizer.json`) of the Llama
+    /// family, with the tokenizer it describes. Q8_0 and Q4_1 linear weights stay quantized. With
+    /// `loadWeights: false` only the configuration and the tokenizer are read (`model` is nil).
+    /// Throws `ModelError` or a format error that names the file and what is wrong in it.
     public static func load(path: String, loadWeights: Bool = true) throws -> LoadedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {

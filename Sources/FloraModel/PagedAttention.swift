@@ -5,16 +5,17 @@ import FloraTensor
 
 extension PagedKVCache {
     /// Writes each token's rotated key and its value at its position's block and slot.
-    func store(layer: Int, batch: Batch, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
+    func store(layer index: Int, batch: Batch, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
+        let kv = layer(index)
         let kvDim = kvHeadCount * headDim
-        let keyBase = keys[layer].pointer, valueBase = values[layer].pointer
+        let keyBase = kv.keys.pointer, valueBase = kv.values.pointer
         for i in 0..<batch.tokenCount {
             let position = Int(batch.positions[i])
             let table = batch.sequences[Int(batch.sequenceOfToken[i])].blockTable
             let block = Int(table[position / blockSize])
             let slot = position % blockSize
             for head in 0..<kvHeadCount {
-                let at = offset(block: block, head: head, slot: slot)
+                let at = kv.offset(block: block, head: head, slot: slot)
                 (keyBase + at).update(from: k + i * kvDim + head * headDim, count: headDim)
                 (valueBase + at).update(from: v + i * kvDim + head * headDim, count: headDim)
             }
@@ -28,51 +29,40 @@ extension LlamaModel {
         into out: UnsafeMutablePointer<Float>
     ) {
         let c = config
-        let items = batch.tokenCount * c.headCount
         // Work grows with each token's context; split only when it outweighs a parallel region.
         let work = batch.positions.reduce(0) { $0 + Int($1) + 1 } * c.headCount * c.headDim * 4
-        let workers = work > 200_000 ? scratch.workerCount : 1
         let queries = SendablePointer(q), output = SendablePointer(out), scores = SendablePointer(scratch.scores.pointer)
-        let stride = scratch.contextCapacity
-        let task = AttentionTask(model: self, batch: batch, cache: cache, layer: layer)
-        if workers == 1 {
-            for item in 0..<items { task.run(item: item, queries: queries.pointer, scores: scores.pointer, into: output.pointer) }
-            return
-        }
-        ParallelRegion.run(parts: workers) { worker in
-            var item = worker
-            while item < items {  // interleaved, since later positions cost more
-                task.run(item: item, queries: queries.pointer, scores: scores.pointer + worker * stride, into: output.pointer)
-                item += workers
-            }
+        let stride = scratch.scoreStride
+        let task = AttentionTask(config: c, batch: batch, kv: cache.layer(layer))
+        ParallelRegion.forEachItem(items: batch.tokenCount * c.headCount, flops: work) { item, worker in
+            task.run(item: item, queries: queries.pointer, scores: scores.pointer + worker * stride, into: output.pointer)
         }
     }
 }
 
 /// The read-only state one attention item needs; shared by the workers of a parallel region,
 /// each of which writes only its own items' outputs and its own scores row.
-private struct AttentionTask: @unchecked Sendable {
-    let model: LlamaModel
+private struct AttentionTask: Sendable {
+    let config: LlamaConfig
     let batch: Batch
-    let cache: PagedKVCache
-    let layer: Int
+    let kv: PagedKVCache.Layer
 
     /// Item = token · heads + head: softmax(q·Kᵀ/√d) V over positions 0...p.
     func run(item: Int, queries: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        let c = model.config
+        let c = config
         let token = item / c.headCount, head = item % c.headCount
         let kvHead = head / (c.headCount / c.kvHeadCount)
-        let d = c.headDim, blockSize = cache.blockSize
+        let d = c.headDim, blockSize = kv.blockSize
         let query = queries + token * c.queryDim + head * d
         let target = out + token * c.queryDim + head * d
         let length = Int(batch.positions[token]) + 1
         let table = batch.sequences[Int(batch.sequenceOfToken[token])].blockTable
-        let keys = cache.keys[layer].pointer, values = cache.values[layer].pointer
+        let keys = kv.keys.pointer, values = kv.values.pointer
         let scale = 1 / Float(d).squareRoot()
         var position = 0
         while position < length {
             let block = Int(table[position / blockSize])
-            let base = keys + cache.offset(block: block, head: kvHead, slot: 0)
+            let base = keys + kv.offset(block: block, head: kvHead, slot: 0)
             let count = min(blockSize, length - position)
             for slot in 0..<count {
                 scores[position + slot] = Elementwise.dot(query, base + slot * d, count: d) * scale
@@ -84,7 +74,7 @@ private struct AttentionTask: @unchecked Sendable {
         position = 0
         while position < length {
             let block = Int(table[position / blockSize])
-            let base = values + cache.offset(block: block, head: kvHead, slot: 0)
+            let base = values + kv.offset(block: block, head: kvHead, slot: 0)
             let count = min(blockSize, length - position)
             for slot in 0..<count {
                 Elementwise.addScaled(base + slot * d, alpha: scores[position + slot], into: target, count: d)

@@ -36,9 +36,24 @@ public final class PagedKVCache {
     /// Bytes held by the pool (keys and values, all layers).
     public var byteCount: Int { 2 * layerCount * blockCount * blockSize * kvHeadCount * headDim * MemoryLayout<Float>.stride }
 
-    /// Offset of (block, kvHead, slot) within a layer's buffer.
-    @inline(__always)
-    func offset(block: Int, head: Int, slot: Int) -> Int {
-        ((block * kvHeadCount + head) * blockSize + slot) * headDim
+    /// Layer `index` of the pool.
+    func layer(_ index: Int) -> Layer {
+        Layer(keys: keys[index], values: values[index], kvHeadCount: kvHeadCount, blockSize: blockSize, headDim: headDim)
+    }
+
+    /// One layer's keys and values with the pool's geometry: a `Sendable` value that the workers
+    /// of attention's parallel region share, each reading any block and writing none.
+    struct Layer: Sendable {
+        let keys: FloatBuffer     // [block, kvHead, slot, headDim]
+        let values: FloatBuffer   // [block, kvHead, slot, headDim]
+        let kvHeadCount: Int
+        let blockSize: Int
+        let headDim: Int
+
+        /// Offset of (block, kvHead, slot) within `keys` and `values`.
+        @inline(__always)
+        func offset(block: Int, head: Int, slot: Int) -> Int {
+            ((block * kvHeadCount + head) * blockSize + slot) * headDim
+        }
     }
 }

@@ -9,11 +9,12 @@ import Glibc
 import Darwin
 #endif
 
-struct RotaryTable: Sendable {
-    let headDim: Int
-    let maxPositions: Int
-    let cos: FloatBuffer   // [maxPositions, headDim / 2]
-    let sin: FloatBuffer   // [maxPositions, headDim / 2]
+/// For position p and pair i < headDim/2: `cos[p · headDim/2 + i]`, `sin[p · headDim/2 + i]`.
+public struct RotaryTable: Sendable {
+    public let headDim: Int
+    public let maxPositions: Int
+    public let cos: FloatBuffer   // [maxPositions, headDim / 2]
+    public let sin: FloatBuffer   // [maxPositions, headDim / 2]
 
     init(headDim: Int, theta: Float, scaling: RopeScaling, maxPositions: Int) {
         self.headDim = headDim
@@ -32,17 +33,31 @@ struct RotaryTable: Sendable {
         }
     }
 
-    /// Rotates `heads` consecutive head vectors of `headDim` floats at `position`, in place.
-    func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+    /// Rotates `heads` consecutive head vectors of `headDim` floats at `position`, in place:
+    /// `(x1, x2) → (x1 c − x2 s, x2 c + x1 s)` for the pairs `(i, i + d/2)`.
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+        rotate(x, heads: heads, position: position, sineSign: 1)
+    }
+
+    /// The inverse rotation (the transpose, by −θ), which the backward pass applies to
+    /// gradients: `(y1, y2) → (y1 c + y2 s, y2 c − y1 s)`.
+    public func applyInverse(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+        rotate(x, heads: heads, position: position, sineSign: -1)
+    }
+
+    /// Rotation by θ or, with `sineSign` −1, by −θ (sin(−θ) = −sin θ; negation is exact, so
+    /// both directions round as their own formulas would).
+    @inline(__always)
+    private func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int, sineSign: Float) {
         let half = headDim / 2
         let c = cos.pointer + position * half
         let s = sin.pointer + position * half
         for h in 0..<heads {
             let v = x + h * headDim
             for i in 0..<half {
-                let x1 = v[i], x2 = v[i + half]
-                v[i] = x1 * c[i] - x2 * s[i]
-                v[i + half] = x2 * c[i] + x1 * s[i]
+                let x1 = v[i], x2 = v[i + half], sine = sineSign * s[i]
+                v[i] = x1 * c[i] - x2 * sine
+                v[i + half] = x2 * c[i] + x1 * sine
             }
         }
     }

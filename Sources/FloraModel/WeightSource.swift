@@ -45,7 +45,7 @@ public struct RandomWeightSource: WeightSource {
 
     public func tensor(_ name: String) throws -> Tensor {
         guard let shape = shape(of: name) else { throw ModelError.missingTensor(source: sourceName, name: name) }
-        var generator = SeededGenerator(seed: seed &+ UInt64(truncatingIfNeeded: name.hashValueStable))
+        var generator = SeededGenerator(seed: seed &+ UInt64(truncatingIfNeeded: FNV1a.hash(name)))
         let t = Tensor(zeros: shape)
         let isNorm = name.hasSuffix("norm.weight")
         let scale = shape.count == 2 ? 1 / Float(shape[1]).squareRoot() : 0.1
@@ -76,17 +76,5 @@ public struct RandomWeightSource: WeightSource {
         case "mlp.down_proj.weight": return [c.hiddenSize, c.intermediateSize]
         default: return nil
         }
-    }
-}
-
-extension String {
-    /// FNV-1a: a hash that, unlike `hashValue`, is the same in every process.
-    var hashValueStable: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x100_0000_01b3
-        }
-        return h
     }
 }

@@ -14,12 +14,12 @@ public enum Elementwise {
         var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
         var i = 0
         while i + 32 <= count {
-            acc0.addProduct(load16(a + i), load16(b + i))
-            acc1.addProduct(load16(a + i + 16), load16(b + i + 16))
+            acc0.addProduct(loadUnaligned16(a + i), loadUnaligned16(b + i))
+            acc1.addProduct(loadUnaligned16(a + i + 16), loadUnaligned16(b + i + 16))
             i += 32
         }
         if i + 16 <= count {
-            acc0.addProduct(load16(a + i), load16(b + i))
+            acc0.addProduct(loadUnaligned16(a + i), loadUnaligned16(b + i))
             i += 16
         }
         var sum = (acc0 + acc1).sum()
@@ -36,7 +36,7 @@ public enum Elementwise {
         var i = 0
         let a = SIMD16<Float>(repeating: alpha)
         while i + 16 <= count {
-            store16(load16(y + i).addingProduct(a, load16(x + i)), y + i)
+            store16(loadUnaligned16(y + i).addingProduct(a, loadUnaligned16(x + i)), y + i)
             i += 16
         }
         while i < count {
@@ -50,7 +50,7 @@ public enum Elementwise {
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 16 <= count {
-            store16(load16(y + i) + load16(x + i), y + i)
+            store16(loadUnaligned16(y + i) + loadUnaligned16(x + i), y + i)
             i += 16
         }
         while i < count {
@@ -64,7 +64,7 @@ public enum Elementwise {
     public static func multiply(_ y: UnsafeMutablePointer<Float>, by scale: UnsafePointer<Float>, count: Int) {
         var i = 0
         while i + 16 <= count {
-            store16(load16(y + i) * load16(scale + i), y + i)
+            store16(loadUnaligned16(y + i) * loadUnaligned16(scale + i), y + i)
             i += 16
         }
         while i < count {
@@ -78,7 +78,7 @@ public enum Elementwise {
     public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 16 <= count {
-            store16(load16(a + i) * load16(b + i), y + i)
+            store16(loadUnaligned16(a + i) * loadUnaligned16(b + i), y + i)
             i += 16
         }
         while i < count {
@@ -88,20 +88,22 @@ public enum Elementwise {
     }
 
     /// RMSNorm of each of `rows` rows (Llama): `y = x / sqrt(mean(x²) + eps) ∘ weight`.
-    /// `x` and `y` are `[rows, count]`; they may be the same buffer.
+    /// `x` and `y` are `[rows, count]`; they may be the same buffer. With `inverse` (`[rows]`),
+    /// each row's `1 / sqrt(mean(x²) + eps)` is kept there too, for the backward pass.
     public static func rmsNorm(
         _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,
-        rows: Int, count: Int, into y: UnsafeMutablePointer<Float>
+        rows: Int, count: Int, into y: UnsafeMutablePointer<Float>, inverse inverses: UnsafeMutablePointer<Float>? = nil
     ) {
         for r in 0..<rows {
             let source = x + r * count
             let target = y + r * count
             let meanSquare = dot(source, source, count: count) / Float(count)
             let inverse = 1 / (meanSquare + epsilon).squareRoot()
+            inverses?[r] = inverse
             let s = SIMD16<Float>(repeating: inverse)
             var i = 0
             while i + 16 <= count {
-                store16(load16(source + i) * s * load16(weight + i), target + i)
+                store16(loadUnaligned16(source + i) * s * loadUnaligned16(weight + i), target + i)
                 i += 16
             }
             while i < count {
@@ -132,20 +134,5 @@ public enum Elementwise {
         }
         let inverse = 1 / sum
         for i in 0..<count { x[i] *= inverse }
-    }
-
-    @inlinable @inline(__always)
-    public static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    @inlinable @inline(__always)
-    public static func load16(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    @inlinable @inline(__always)
-    public static func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 }

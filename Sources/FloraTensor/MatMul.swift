@@ -4,11 +4,6 @@
 // MatMulReference.swift.
 
 public enum MatMul {
-    /// Calls below this many floating-point operations run on the calling thread. With the
-    /// workers hot a region costs well under a microsecond, so splitting pays from a few
-    /// microseconds of work (measured with `flora bench kernels` and serial/parallel pairs).
-    public static let parallelFlops = 200_000
-
     /// `y = x · Wᵀ`. `x` is `[rows, W.inputs]`, `y` is `[rows, W.outputs]`, both contiguous
     /// row-major; `y` is overwritten. As a plain loop:
     ///
@@ -26,7 +21,7 @@ public enum MatMul {
         let k = w.inputs
         guard rows > 0, n > 0 else { return }
         let parts = ParallelRegion.parts(
-            for: parallelism, flops: 2 * rows * n * k, maximumParts: w.panelCount, automaticThreshold: parallelFlops)
+            for: parallelism, flops: 2 * rows * n * k, maximumParts: w.panelCount)
         let x = SendablePointer(x)
         let y = SendablePointer(y)
         ParallelRegion.run(parts: parts) { part in
@@ -60,7 +55,7 @@ public enum MatMul {
         let count = rows.count
         guard count > 0, n > 0 else { return }
         let parts = ParallelRegion.parts(
-            for: parallelism, flops: 2 * count * n * k, maximumParts: w.panelCount, automaticThreshold: parallelFlops)
+            for: parallelism, flops: 2 * count * n * k, maximumParts: w.panelCount)
         let x = SendablePointer(x)
         let y = SendablePointer(y)
         let inputRow = SendablePointer(rows.inputRow)

@@ -20,7 +20,7 @@ struct StoreSink: TileSink {
             let target = y + (firstRow + r) * rowStride + firstColumn
             var c = 0
             while c + 16 <= width {
-                store16(load16(source + c), target + c)
+                store16(loadAligned16(source + c), target + c)
                 c += 16
             }
             while c < width {
@@ -51,7 +51,7 @@ struct ExpandedSink: TileSink {
             var c = 0
             if let scale = outputScale[e].map({ $0 + firstColumn }) {
                 while c + 16 <= width {
-                    let value = load16(source + c) * loadUnaligned16(scale + c)
+                    let value = loadAligned16(source + c) * loadUnaligned16(scale + c)
                     store16(loadUnaligned16(target + c).addingProduct(f, value), target + c)
                     c += 16
                 }
@@ -61,7 +61,7 @@ struct ExpandedSink: TileSink {
                 }
             } else {
                 while c + 16 <= width {
-                    store16(loadUnaligned16(target + c).addingProduct(f, load16(source + c)), target + c)
+                    store16(loadUnaligned16(target + c).addingProduct(f, loadAligned16(source + c)), target + c)
                     c += 16
                 }
                 while c < width {

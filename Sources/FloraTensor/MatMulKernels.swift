@@ -31,7 +31,7 @@ func kernel8x32(rows mr: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsafe
     let a7 = a + 7 * lda
     var b0 = b + 0 * panelStride
     for p in 0..<k {
-        let w0 = load16(b0), w1 = load16(b0 + 16)
+        let w0 = loadAligned16(b0), w1 = loadAligned16(b0 + 16)
         b0 += 32
         let x0 = a0[p]
         c00 = c00.addingProduct(x0, w0)
@@ -104,9 +104,9 @@ func kernel4x64(rows mr: Int, panels np: Int, _ a: UnsafePointer<Float>, _ lda: 
     var b0 = b + 0 * panelStride
     var b1 = b + 1 * panelStride
     for p in 0..<k {
-        let w0 = load16(b0), w1 = load16(b0 + 16)
+        let w0 = loadAligned16(b0), w1 = loadAligned16(b0 + 16)
         b0 += 32
-        let w2 = np > 1 ? load16(b1) : SIMD16<Float>(), w3 = np > 1 ? load16(b1 + 16) : SIMD16<Float>()
+        let w2 = np > 1 ? loadAligned16(b1) : SIMD16<Float>(), w3 = np > 1 ? loadAligned16(b1 + 16) : SIMD16<Float>()
         b1 += 32
         let x0 = a0[p]
         c00 = c00.addingProduct(x0, w0)
@@ -165,13 +165,13 @@ func kernel2x128(rows mr: Int, panels np: Int, _ a: UnsafePointer<Float>, _ lda:
     var b2 = b + 2 * panelStride
     var b3 = b + 3 * panelStride
     for p in 0..<k {
-        let w0 = load16(b0), w1 = load16(b0 + 16)
+        let w0 = loadAligned16(b0), w1 = loadAligned16(b0 + 16)
         b0 += 32
-        let w2 = np > 1 ? load16(b1) : SIMD16<Float>(), w3 = np > 1 ? load16(b1 + 16) : SIMD16<Float>()
+        let w2 = np > 1 ? loadAligned16(b1) : SIMD16<Float>(), w3 = np > 1 ? loadAligned16(b1 + 16) : SIMD16<Float>()
         b1 += 32
-        let w4 = np > 2 ? load16(b2) : SIMD16<Float>(), w5 = np > 2 ? load16(b2 + 16) : SIMD16<Float>()
+        let w4 = np > 2 ? loadAligned16(b2) : SIMD16<Float>(), w5 = np > 2 ? loadAligned16(b2 + 16) : SIMD16<Float>()
         b2 += 32
-        let w6 = np > 3 ? load16(b3) : SIMD16<Float>(), w7 = np > 3 ? load16(b3 + 16) : SIMD16<Float>()
+        let w6 = np > 3 ? loadAligned16(b3) : SIMD16<Float>(), w7 = np > 3 ? loadAligned16(b3 + 16) : SIMD16<Float>()
         b3 += 32
         let x0 = a0[p]
         c00 = c00.addingProduct(x0, w0)
@@ -210,19 +210,4 @@ func kernel2x128(rows mr: Int, panels np: Int, _ a: UnsafePointer<Float>, _ lda:
     if mr > 1 && np > 2 { store16(c15, t + 208) }
     if mr > 1 && np > 3 { store16(c16, t + 224) }
     if mr > 1 && np > 3 { store16(c17, t + 240) }
-}
-
-@inline(__always)
-func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(pointer).load(as: SIMD16<Float>.self)
-}
-
-@inline(__always)
-func loadUnaligned16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
-}
-
-@inline(__always)
-func store16(_ value: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD16<Float>.self)
 }

@@ -23,10 +23,10 @@ func kernelQ4_1x64(rows mr: Int, panels np: Int, _ a: UnsafePointer<Float>, _ ld
     var a1 = a + lda
     for _ in 0..<kBlocks {
         let s0 = tile0.assumingMemoryBound(to: Float.self)
-        let d0 = load16(s0), d1 = load16(s0 + 16), m0 = load16(s0 + 32), m1 = load16(s0 + 48)
+        let d0 = loadAligned16(s0), d1 = loadAligned16(s0 + 16), m0 = loadAligned16(s0 + 32), m1 = loadAligned16(s0 + 48)
         let s1 = tile1.assumingMemoryBound(to: Float.self)
-        let d2 = np > 1 ? load16(s1) : SIMD16<Float>(), d3 = np > 1 ? load16(s1 + 16) : SIMD16<Float>()
-        let m2 = np > 1 ? load16(s1 + 32) : SIMD16<Float>(), m3 = np > 1 ? load16(s1 + 48) : SIMD16<Float>()
+        let d2 = np > 1 ? loadAligned16(s1) : SIMD16<Float>(), d3 = np > 1 ? loadAligned16(s1 + 16) : SIMD16<Float>()
+        let m2 = np > 1 ? loadAligned16(s1 + 32) : SIMD16<Float>(), m3 = np > 1 ? loadAligned16(s1 + 48) : SIMD16<Float>()
         let codes0 = (tile0 + 256).assumingMemoryBound(to: UInt8.self)
         let codes1 = (tile1 + 256).assumingMemoryBound(to: UInt8.self)
         for p in 0..<32 {
@@ -73,9 +73,9 @@ func kernelQ8_0x64(rows mr: Int, panels np: Int, _ a: UnsafePointer<Float>, _ ld
     var a1 = a + lda
     for _ in 0..<kBlocks {
         let s0 = tile0.assumingMemoryBound(to: Float.self)
-        let d0 = load16(s0), d1 = load16(s0 + 16)
+        let d0 = loadAligned16(s0), d1 = loadAligned16(s0 + 16)
         let s1 = tile1.assumingMemoryBound(to: Float.self)
-        let d2 = np > 1 ? load16(s1) : SIMD16<Float>(), d3 = np > 1 ? load16(s1 + 16) : SIMD16<Float>()
+        let d2 = np > 1 ? loadAligned16(s1) : SIMD16<Float>(), d3 = np > 1 ? loadAligned16(s1 + 16) : SIMD16<Float>()
         let codes0 = (tile0 + 128).assumingMemoryBound(to: Int8.self)
         let codes1 = (tile1 + 128).assumingMemoryBound(to: Int8.self)
         for p in 0..<32 {

@@ -30,7 +30,7 @@ extension MatMul {
         let tail = n % 16
         let halfBlock = 48
         let parts = ParallelRegion.parts(
-            for: parallelism, flops: 2 * rows * n * k, maximumParts: columnBlocks, automaticThreshold: parallelFlops)
+            for: parallelism, flops: 2 * rows * n * k, maximumParts: columnBlocks)
         let dy = SendablePointer(dy)
         let dx = SendablePointer(dx)
         ParallelRegion.run(parts: parts) { part in
@@ -80,7 +80,7 @@ extension MatMul {
         let c = SendablePointer(c)
         if outputs < 32 && inputs >= 16 {
             let rowPairs = (rows + 1) / 2
-            let parts = ParallelRegion.parts(for: parallelism, flops: flops, maximumParts: rowPairs, automaticThreshold: parallelFlops)
+            let parts = ParallelRegion.parts(for: parallelism, flops: flops, maximumParts: rowPairs)
             let b = SendablePointer(b)
             ParallelRegion.run(parts: parts) { part in
                 let pairs = ParallelRegion.share(part, of: parts, total: rowPairs)
@@ -103,7 +103,7 @@ extension MatMul {
                 for column in width..<32 { target[column] = 0 }
             }
         }
-        let parts = ParallelRegion.parts(for: parallelism, flops: flops, maximumParts: panelCount, automaticThreshold: parallelFlops)
+        let parts = ParallelRegion.parts(for: parallelism, flops: flops, maximumParts: panelCount)
         let base = SendablePointer(packed)
         ParallelRegion.run(parts: parts) { part in
             let panels = PanelSet(base: UnsafePointer(base.pointer), stride: 32 * inputs, outputs: outputs, inputs: inputs)

@@ -40,14 +40,40 @@ public enum ParallelRegion {
         }
     }
 
+    /// Work below this many floating-point operations runs on the calling thread. With the
+    /// workers hot a region costs well under a microsecond, so splitting pays from a few
+    /// microseconds of work (measured with `flora bench kernels` and serial/parallel pairs).
+    /// The products, paged attention and the training pass's loops all split from here.
+    public static let minimumParallelFlops = 200_000
+
     /// The part count for work of `flops` floating-point operations with `maximumParts` natural
-    /// parts (panels, rows). `automaticThreshold` is where splitting starts to pay for this work
-    /// (`MatMul.parallelFlops` for the matrix products).
-    public static func parts(for parallelism: Parallelism, flops: Int, maximumParts: Int, automaticThreshold: Int) -> Int {
+    /// parts (panels, rows). `automaticThreshold` is where splitting starts to pay for this work.
+    public static func parts(
+        for parallelism: Parallelism, flops: Int, maximumParts: Int, automaticThreshold: Int = minimumParallelFlops
+    ) -> Int {
         switch parallelism {
         case .serial: return 1
         case .parts(let count): return max(1, min(count, maximumParts))
         case .automatic: return flops >= automaticThreshold ? max(1, min(coreCount, maximumParts)) : 1
+        }
+    }
+
+    /// Runs `body(item, worker)` for every `item < items`: over all `coreCount` threads of the
+    /// pool when `flops` repays a region, else on the calling thread as worker 0. Worker w takes
+    /// items `w, w + workers, ...`, interleaved because later items of causal attention cost
+    /// more; it may use scratch slice w, so callers keep `coreCount` slices.
+    public static func forEachItem(items: Int, flops: Int, _ body: @Sendable (_ item: Int, _ worker: Int) -> Void) {
+        let workers = parts(for: .automatic, flops: flops, maximumParts: items)
+        if workers <= 1 {
+            for item in 0..<items { body(item, 0) }
+            return
+        }
+        run(parts: workers) { worker in
+            var item = worker
+            while item < items {
+                body(item, worker)
+                item += workers
+            }
         }
     }
 

@@ -154,7 +154,7 @@ struct QuantizedPanelSet {
 @inline(never)
 func dequantizeQ8_0Tile(_ tile: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
     let scales = tile.assumingMemoryBound(to: Float.self)
-    let s0 = load16(scales), s1 = load16(scales + 16)
+    let s0 = loadAligned16(scales), s1 = loadAligned16(scales + 16)
     let codes = (tile + 128).assumingMemoryBound(to: Int8.self)
     for p in 0..<32 {
         let row = codes + p * 32
@@ -174,8 +174,8 @@ func dequantizeQ8_0Tile(_ tile: UnsafeRawPointer, into out: UnsafeMutablePointer
 @inline(never)
 func dequantizeQ4_1Tile(_ tile: UnsafeRawPointer, into out: UnsafeMutablePointer<Float>) {
     let scales = tile.assumingMemoryBound(to: Float.self)
-    let d0 = load16(scales), d1 = load16(scales + 16)
-    let m0 = load16(scales + 32), m1 = load16(scales + 48)
+    let d0 = loadAligned16(scales), d1 = loadAligned16(scales + 16)
+    let m0 = loadAligned16(scales + 32), m1 = loadAligned16(scales + 48)
     let codes = (tile + 256).assumingMemoryBound(to: UInt8.self)
     for p in 0..<32 {
         let row = codes + p * 16

@@ -5,7 +5,7 @@ import Glibc
 import Darwin
 #endif
 
-/// A float buffer owned by the current thread, grown on demand and kept for the thread's life,
+/// A scratch buffer owned by the current thread, grown on demand and kept for the thread's life,
 /// so that a kernel called every step allocates only on its first calls. The memory is valid
 /// until the same thread asks again; a kernel asks once per call and hands the pointer only to
 /// the parallel region it waits for.
@@ -18,10 +18,10 @@ enum ThreadScratch {
     private static func makeKey() -> pthread_key_t {
         var key = pthread_key_t()
         #if canImport(Darwin)
-        pthread_key_create(&key) { Unmanaged<FloatBuffer>.fromOpaque($0).release() }
+        pthread_key_create(&key) { Unmanaged<ScratchBuffer<Float>>.fromOpaque($0).release() }
         #else
         pthread_key_create(&key) { raw in
-            if let raw { Unmanaged<FloatBuffer>.fromOpaque(raw).release() }
+            if let raw { Unmanaged<ScratchBuffer<Float>>.fromOpaque(raw).release() }
         }
         #endif
         return key
@@ -35,14 +35,9 @@ enum ThreadScratch {
 
     private static func floats(_ count: Int, key: pthread_key_t) -> UnsafeMutablePointer<Float> {
         if let raw = pthread_getspecific(key) {
-            let current = Unmanaged<FloatBuffer>.fromOpaque(raw)
-            let buffer = current.takeUnretainedValue()
-            if buffer.count >= count { return buffer.pointer }
-            current.release()
+            return Unmanaged<ScratchBuffer<Float>>.fromOpaque(raw).takeUnretainedValue().reserve(count)
         }
-        var capacity = 4096
-        while capacity < count { capacity *= 2 }
-        let buffer = FloatBuffer(count: capacity)
+        let buffer = ScratchBuffer<Float>(capacity: max(count, 4096))
         pthread_setspecific(key, Unmanaged.passRetained(buffer).toOpaque())
         return buffer.pointer
     }

@@ -18,7 +18,7 @@ public final class CausalAttention {
     public var kvHeads: Int { items.kvHeads }
     public var headDim: Int { items.headDim }
     private let items: AttentionItems
-    private let scratch = FloatScratch()  // [workers, floatsPerWorker(longest segment)]
+    private let scratch = ScratchBuffer<Float>()  // [workers, floatsPerWorker(longest segment)]
 
     public init(heads: Int, kvHeads: Int, headDim: Int) {
         items = AttentionItems(heads: heads, kvHeads: kvHeads, headDim: headDim)
@@ -35,11 +35,11 @@ public final class CausalAttention {
     ) {
         let longest = segments.map(\.count).max() ?? 0
         let per = floatsPerWorker(longest)
-        let base = SendablePointer(scratch.reserve(trainingWorkerCount * per))
+        let base = SendablePointer(scratch.reserve(ParallelRegion.coreCount * per))
         let p = (q: SendablePointer(q), k: SendablePointer(k), v: SendablePointer(v), out: SendablePointer(out), lse: SendablePointer(lse))
         let work = segments.reduce(0) { $0 + $1.count * $1.count } * heads * headDim * 4
         let me = items
-        parallelFor(items: segments.count * heads, work: work) { item, worker in
+        ParallelRegion.forEachItem(items: segments.count * heads, flops: work) { item, worker in
             me.forwardItem(
                 segment: segments[item / me.heads], head: item % me.heads, q: p.q.pointer, k: p.k.pointer, v: p.v.pointer,
                 out: p.out.pointer, lse: p.lse.pointer, scratch: base.pointer + worker * per)
@@ -59,13 +59,13 @@ public final class CausalAttention {
     ) {
         let longest = segments.map(\.count).max() ?? 0
         let per = floatsPerWorker(longest)
-        let base = SendablePointer(scratch.reserve(trainingWorkerCount * per))
+        let base = SendablePointer(scratch.reserve(ParallelRegion.coreCount * per))
         let p = (dOut: SendablePointer(dOut), q: SendablePointer(q), k: SendablePointer(k), v: SendablePointer(v),
                  out: SendablePointer(out), lse: SendablePointer(lse), dq: SendablePointer(dq), dk: SendablePointer(dk),
                  dv: SendablePointer(dv))
         let work = segments.reduce(0) { $0 + $1.count * $1.count } * heads * headDim * 10
         let me = items
-        parallelFor(items: segments.count * kvHeads, work: work) { item, worker in
+        ParallelRegion.forEachItem(items: segments.count * kvHeads, flops: work) { item, worker in
             me.backwardItem(
                 segment: segments[item / me.kvHeads], kvHead: item % me.kvHeads, dOut: p.dOut.pointer, q: p.q.pointer, k: p.k.pointer,
                 v: p.v.pointer, out: p.out.pointer, lse: p.lse.pointer, dq: p.dq.pointer, dk: p.dk.pointer, dv: p.dv.pointer,

@@ -37,12 +37,12 @@ public struct CausalAttentionReference: Sendable {
     ) {
         let (q, k, v, out, lse) = (SendablePointer(q), SendablePointer(k), SendablePointer(v), SendablePointer(out), SendablePointer(lse))
         let longest = segments.map(\.count).max() ?? 0
-        let scratch = FloatBuffer(count: trainingWorkerCount * longest)  // [workers, longest]
+        let scratch = FloatBuffer(count: ParallelRegion.coreCount * longest)  // [workers, longest]
         let scores = SendablePointer(scratch.pointer)
         let items = segments.count * heads
         let work = segments.reduce(0) { $0 + $1.count * $1.count } * heads * headDim * 2
         let me = self
-        parallelFor(items: items, work: work) { item, worker in
+        ParallelRegion.forEachItem(items: items, flops: work) { item, worker in
             me.forwardItem(
                 segment: segments[item / me.heads], head: item % me.heads, q: q.pointer, k: k.pointer, v: v.pointer,
                 out: out.pointer, lse: lse.pointer, scores: scores.pointer + worker * longest)
@@ -100,7 +100,7 @@ public struct CausalAttentionReference: Sendable {
         let items = segments.count * kvHeads
         let work = segments.reduce(0) { $0 + $1.count * $1.count } * heads * headDim * 4
         let me = self
-        parallelFor(items: items, work: work) { item, _ in
+        ParallelRegion.forEachItem(items: items, flops: work) { item, _ in
             let segment = segments[item / me.kvHeads], kvh = item % me.kvHeads
             let group = me.heads / me.kvHeads
             for h in (kvh * group)..<((kvh + 1) * group) {

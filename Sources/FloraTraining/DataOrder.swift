@@ -31,7 +31,7 @@ struct DataStream {
 
     /// Fisher–Yates with SplitMix64 seeded from (seed, epoch).
     static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
-        var generator = SeededGenerator(seed: seed ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15))
+        var generator = SeededGenerator(seed: seed, stream: UInt64(epoch))
         var order = Array(0..<count)
         if count > 1 {
             for i in stride(from: count - 1, to: 0, by: -1) {

@@ -4,6 +4,8 @@
 // The power of two is assembled with float additions and bit casts, since SIMD float↔integer
 // conversions compile to slow generic code (DESIGN.md section 9).
 
+import FloraTensor
+
 public enum FastExp {
     /// `e^x` lane by lane, for x in [−87, 88] (inputs outside are clamped).
     @inline(__always)
@@ -29,26 +31,11 @@ public enum FastExp {
     public static func expInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 16 <= count {
-            store(exp16(load(x + i)), x + i)
+            store16(exp16(loadUnaligned16(x + i)), x + i)
             i += 16
         }
         if i < count {
-            var tail = SIMD16<Float>(repeating: 0)
-            for j in 0..<(count - i) { tail[j] = x[i + j] }
-            let result = exp16(tail)
-            for j in 0..<(count - i) { x[i + j] = result[j] }
+            store16(exp16(loadUnaligned16(x + i, lanes: count - i)), x + i, lanes: count - i)
         }
-    }
-
-    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    @inline(__always) static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 }

@@ -16,9 +16,9 @@ final class TransposedWeights {
     /// Packs Wᵀ of all of `model`'s products (once).
     func prepare(_ model: LlamaModel) {
         guard table.isEmpty else { return }
-        var weights = [model.lmHeadWeight]
+        var weights = [model.lmHead]
         for layer in 0..<model.config.layerCount {
-            let w = model.layerWeights(layer)
+            let w = model.layers[layer]
             weights += [w.query, w.key, w.value, w.output, w.gate, w.up, w.down]
         }
         for w in weights where table[ObjectIdentifier(w)] == nil {

@@ -39,18 +39,18 @@ extension GradientEngine {
         while start < targetRows.count {
             let count = min(chunk, targetRows.count - start)
             for r in 0..<count {
-                TrainingKernels.rmsNorm(
-                    x + targetRows[start + r] * d, weight: model.finalNormWeight.pointer, epsilon: config.rmsNormEpsilon, rows: 1, count: d,
+                Elementwise.rmsNorm(
+                    x + targetRows[start + r] * d, weight: model.finalNorm.pointer, epsilon: config.rmsNormEpsilon, rows: 1, count: d,
                     into: rows + r * d, inverse: inverse + r)
             }
-            MatMul.multiply(rows, rows: count, model.lmHeadWeight, into: logits)  // [count, vocab]
+            MatMul.multiply(rows, rows: count, model.lmHead, into: logits)  // [count, vocab]
             let items = (0..<count).map { r in
                 (target: Int(batch.targets[targetRows[start + r]]), weight: dX == nil ? nil : batch.lossWeights[targetRows[start + r]])
             }
             let logitsPointer = SendablePointer(logits)
             losses.withUnsafeMutableBufferPointer { buffer in
                 let out = SendablePointer(buffer.baseAddress!)
-                parallelFor(items: count, work: count * v * 16) { r, _ in
+                ParallelRegion.forEachItem(items: count, flops: count * v * 16) { r, _ in
                     out.pointer[r] = softmaxCrossEntropy(
                         logitsPointer.pointer + r * v, count: v, target: items[r].target, gradientWeight: items[r].weight)
                 }
@@ -66,11 +66,11 @@ extension GradientEngine {
                 }
             }
             if let dX {
-                FrozenProducts.inputGradient(logits, rows: count, model.lmHeadWeight, transposed: transposed.of(model.lmHeadWeight), into: dRows)  // [count, hidden]
+                FrozenProducts.inputGradient(logits, rows: count, model.lmHead, transposed: transposed.of(model.lmHead), into: dRows)  // [count, hidden]
                 for r in 0..<count {
                     let t = targetRows[start + r]
                     TrainingKernels.rmsNormBackward(
-                        dRows + r * d, x: x + t * d, weight: model.finalNormWeight.pointer, inverse: inverse + r, rows: 1, count: d,
+                        dRows + r * d, x: x + t * d, weight: model.finalNorm.pointer, inverse: inverse + r, rows: 1, count: d,
                         addingInto: dX + t * d)
                 }
             }

@@ -13,22 +13,21 @@ extension GradientEngine {
         _ index: Int, batch: TrainingBatch, input x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         acts: LayerActivations, capture: Bool
     ) {
-        let c = config, t = batch.tokenCount, w = model.layerWeights(index)
+        let c = config, t = batch.tokenCount, w = model.layers[index]
         func linear(_ module: TargetModule, _ input: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
             linearForward(index, module, weights: w, input: input, batch: batch, into: y, capture: capture ? acts.captures[module.index] : nil)
         }
-        TrainingKernels.rmsNorm(
+        Elementwise.rmsNorm(
             x, weight: w.attentionNorm.pointer, epsilon: c.rmsNormEpsilon, rows: t, count: c.hiddenSize,
             into: acts.normed1.pointer, inverse: acts.inverse1.pointer)
         let q = acts.query.pointer, k = acts.key.pointer, v = acts.value.pointer
         linear(.qProj, acts.normed1.pointer, into: q)  // [T, queryDim]
         linear(.kProj, acts.normed1.pointer, into: k)  // [T, kvDim]
         linear(.vProj, acts.normed1.pointer, into: v)  // [T, kvDim]
-        let half = c.headDim / 2
         for i in 0..<t {
-            let p = Int(batch.positions[i]) * half
-            TrainingKernels.rotate(q + i * c.queryDim, heads: c.headCount, headDim: c.headDim, cos: rotary.cos.pointer + p, sin: rotary.sin.pointer + p, inverse: false)
-            TrainingKernels.rotate(k + i * c.kvDim, heads: c.kvHeadCount, headDim: c.headDim, cos: rotary.cos.pointer + p, sin: rotary.sin.pointer + p, inverse: false)
+            let position = Int(batch.positions[i])
+            rotary.apply(q + i * c.queryDim, heads: c.headCount, position: position)
+            rotary.apply(k + i * c.kvDim, heads: c.kvHeadCount, position: position)
         }
         attention.forward(
             q: q, k: k, v: v, segments: batch.segments, out: acts.attention.pointer, lse: acts.lse.pointer)
@@ -38,7 +37,7 @@ extension GradientEngine {
         h.update(from: x, count: t * c.hiddenSize)
         Elementwise.add(projected, into: h, count: t * c.hiddenSize)
 
-        TrainingKernels.rmsNorm(
+        Elementwise.rmsNorm(
             h, weight: w.mlpNorm.pointer, epsilon: c.rmsNormEpsilon, rows: t, count: c.hiddenSize,
             into: acts.normed2.pointer, inverse: acts.inverse2.pointer)
         linear(.gateProj, acts.normed2.pointer, into: acts.gate.pointer)  // [T, intermediate]
@@ -50,7 +49,7 @@ extension GradientEngine {
     }
 
     private func linearForward(
-        _ layer: Int, _ module: TargetModule, weights w: LlamaLayerWeights, input: UnsafeMutablePointer<Float>, batch: TrainingBatch,
+        _ layer: Int, _ module: TargetModule, weights w: LlamaLayer, input: UnsafeMutablePointer<Float>, batch: TrainingBatch,
         into y: UnsafeMutablePointer<Float>, capture: LinearCapture?
     ) {
         let weight = w.linear(module), bias = w.bias(module), t = batch.tokenCount
@@ -75,7 +74,7 @@ extension GradientEngine {
         _ index: Int, batch: TrainingBatch, input x: UnsafePointer<Float>, acts: LayerActivations, dX: UnsafeMutablePointer<Float>,
         needsInputGradient: Bool
     ) {
-        let c = config, t = batch.tokenCount, w = model.layerWeights(index)
+        let c = config, t = batch.tokenCount, w = model.layers[index]
         let d = c.hiddenSize, inter = c.intermediateSize
         func backward(_ module: TargetModule, input: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
             linear.backward(weight: w.linear(module), transposed: transposed.of(w.linear(module)), bias: w.bias(module), x: input, dy: dy, tokens: t,
@@ -104,11 +103,10 @@ extension GradientEngine {
         attention.backward(
             dOut: dAttn, q: acts.query.pointer, k: acts.key.pointer, v: acts.value.pointer, out: acts.attention.pointer,
             lse: acts.lse.pointer, segments: batch.segments, dq: dq, dk: dk, dv: dv)
-        let half = c.headDim / 2
         for i in 0..<t {
-            let p = Int(batch.positions[i]) * half
-            TrainingKernels.rotate(dq + i * c.queryDim, heads: c.headCount, headDim: c.headDim, cos: rotary.cos.pointer + p, sin: rotary.sin.pointer + p, inverse: true)
-            TrainingKernels.rotate(dk + i * c.kvDim, heads: c.kvHeadCount, headDim: c.headDim, cos: rotary.cos.pointer + p, sin: rotary.sin.pointer + p, inverse: true)
+            let position = Int(batch.positions[i])
+            rotary.applyInverse(dq + i * c.queryDim, heads: c.headCount, position: position)
+            rotary.applyInverse(dk + i * c.kvDim, heads: c.kvHeadCount, position: position)
         }
         let dN1: UnsafeMutablePointer<Float>? = needsInputGradient ? dN : nil
         dN1?.update(repeating: 0, count: t * d)

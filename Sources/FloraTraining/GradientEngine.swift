@@ -22,31 +22,31 @@ public final class GradientEngine {
 
     let config: LlamaConfig
     let attention: CausalAttention
-    let rotary: RotaryTables
+    let rotary: RotaryTable
     let linear: TrainingLinear
     let transposed = TransposedWeights()
     let bank: AdapterBank?
-    let layerInputs = FloatScratch()     // [layers + 1, T, hidden]: the residual stream entering each block, and the last
+    let layerInputs = ScratchBuffer<Float>()     // [layers + 1, T, hidden]: the residual stream entering each block, and the last
     let shared = LayerActivations()      // one layer's, when they are recomputed
     var kept: [LayerActivations] = []    // [layers], when they are kept
-    let projected = FloatScratch()       // [T, hidden]: o_proj / down_proj output
-    let recomputedOutput = FloatScratch() // [T, hidden]: a recomputed block's output (already in layerInputs)
+    let projected = ScratchBuffer<Float>()       // [T, hidden]: o_proj / down_proj output
+    let recomputedOutput = ScratchBuffer<Float>() // [T, hidden]: a recomputed block's output (already in layerInputs)
     var slots: [AdapterSlot] = []        // [T]
     // Backward scratch.
-    let dResidual = FloatScratch()       // [T, hidden]: gradient of the residual stream
-    let dAttentionBlock = FloatScratch() // [T, hidden]
-    let dNormed = FloatScratch()         // [T, hidden]
-    let dIntermediate = FloatScratch()   // [T, intermediate]: d activation, then d gate
-    let dUp = FloatScratch()             // [T, intermediate]
-    let dAttention = FloatScratch()      // [T, queryDim]
-    let dQuery = FloatScratch()          // [T, queryDim]
-    let dKey = FloatScratch()            // [T, kvDim]
-    let dValue = FloatScratch()          // [T, kvDim]
+    let dResidual = ScratchBuffer<Float>()       // [T, hidden]: gradient of the residual stream
+    let dAttentionBlock = ScratchBuffer<Float>() // [T, hidden]
+    let dNormed = ScratchBuffer<Float>()         // [T, hidden]
+    let dIntermediate = ScratchBuffer<Float>()   // [T, intermediate]: d activation, then d gate
+    let dUp = ScratchBuffer<Float>()             // [T, intermediate]
+    let dAttention = ScratchBuffer<Float>()      // [T, queryDim]
+    let dQuery = ScratchBuffer<Float>()          // [T, queryDim]
+    let dKey = ScratchBuffer<Float>()            // [T, kvDim]
+    let dValue = ScratchBuffer<Float>()          // [T, kvDim]
     // Head scratch.
-    let headRows = FloatScratch()        // [chunk, hidden]
-    let headInverse = FloatScratch()     // [chunk]
-    let logits = FloatScratch()          // [chunk, vocab]
-    let dHeadRows = FloatScratch()       // [chunk, hidden]
+    let headRows = ScratchBuffer<Float>()        // [chunk, hidden]
+    let headInverse = ScratchBuffer<Float>()     // [chunk]
+    let logits = ScratchBuffer<Float>()          // [chunk, vocab]
+    let dHeadRows = ScratchBuffer<Float>()       // [chunk, hidden]
 
     /// `adapters` are trained together; a batch names them by index. All must match the model.
     public init(model: LlamaModel, adapters: [TrainableAdapter]) throws {
@@ -58,7 +58,7 @@ public final class GradientEngine {
         embeddingTable = model.embeddingWeight
         config = model.config
         attention = CausalAttention(heads: config.headCount, kvHeads: config.kvHeadCount, headDim: config.headDim)
-        rotary = model.rotaryTables
+        rotary = model.rotary
         linear = TrainingLinear(adapters: adapters)
         bank = adapters.isEmpty ? nil : try AdapterBank(capacity: adapters.count, shapes: model.adapterShapes)
     }
@@ -125,10 +125,10 @@ public final class GradientEngine {
         }
         var result = [Float](repeating: 0, count: t * v)
         let rows = headRows.reserve(t * d), inverse = headInverse.reserve(t)
-        TrainingKernels.rmsNorm(
-            layerInputs.pointer + config.layerCount * t * d, weight: model.finalNormWeight.pointer, epsilon: config.rmsNormEpsilon,
+        Elementwise.rmsNorm(
+            layerInputs.pointer + config.layerCount * t * d, weight: model.finalNorm.pointer, epsilon: config.rmsNormEpsilon,
             rows: t, count: d, into: rows, inverse: inverse)
-        result.withUnsafeMutableBufferPointer { MatMul.multiply(rows, rows: t, model.lmHeadWeight, into: $0.baseAddress!) }
+        result.withUnsafeMutableBufferPointer { MatMul.multiply(rows, rows: t, model.lmHead, into: $0.baseAddress!) }
         return result
     }
 

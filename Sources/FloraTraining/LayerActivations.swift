@@ -3,21 +3,22 @@
 
 import FloraAdapters
 import FloraModel
+import FloraTensor
 
 final class LayerActivations {
-    let inverse1 = FloatScratch()    // [T]            attention RMSNorm: 1 / rms
-    let normed1 = FloatScratch()     // [T, hidden]
-    let query = FloatScratch()       // [T, queryDim]  after rotary
-    let key = FloatScratch()         // [T, kvDim]     after rotary
-    let value = FloatScratch()       // [T, kvDim]
-    let attention = FloatScratch()   // [T, queryDim]  attention output (o_proj input)
-    let lse = FloatScratch()         // [T, heads]     log-sum-exp of each attention row
-    let residual = FloatScratch()    // [T, hidden]    after the attention block
-    let inverse2 = FloatScratch()    // [T]            MLP RMSNorm: 1 / rms
-    let normed2 = FloatScratch()     // [T, hidden]
-    let gate = FloatScratch()        // [T, intermediate] before SiLU
-    let up = FloatScratch()          // [T, intermediate]
-    let activation = FloatScratch()  // [T, intermediate] silu(gate) · up (down_proj input)
+    let inverse1 = ScratchBuffer<Float>()    // [T]            attention RMSNorm: 1 / rms
+    let normed1 = ScratchBuffer<Float>()     // [T, hidden]
+    let query = ScratchBuffer<Float>()       // [T, queryDim]  after rotary
+    let key = ScratchBuffer<Float>()         // [T, kvDim]     after rotary
+    let value = ScratchBuffer<Float>()       // [T, kvDim]
+    let attention = ScratchBuffer<Float>()   // [T, queryDim]  attention output (o_proj input)
+    let lse = ScratchBuffer<Float>()         // [T, heads]     log-sum-exp of each attention row
+    let residual = ScratchBuffer<Float>()    // [T, hidden]    after the attention block
+    let inverse2 = ScratchBuffer<Float>()    // [T]            MLP RMSNorm: 1 / rms
+    let normed2 = ScratchBuffer<Float>()     // [T, hidden]
+    let gate = ScratchBuffer<Float>()        // [T, intermediate] before SiLU
+    let up = ScratchBuffer<Float>()          // [T, intermediate]
+    let activation = ScratchBuffer<Float>()  // [T, intermediate] silu(gate) · up (down_proj input)
     let captures = TargetModule.allCases.map { _ in LinearCapture() }  // by TargetModule.index
 
     func reserve(tokens t: Int, config c: LlamaConfig) {

@@ -2,6 +2,7 @@
 // one sequence each, and the held-out split (the last fraction of the sequences, in file order,
 // so that `flora eval` finds the same split without knowing the training seed).
 
+import FloraTensor
 import FloraTokenizer
 
 public struct TrainingDataset: Sendable {
@@ -21,19 +22,17 @@ public struct TrainingDataset: Sendable {
         self.droppedPairs = droppedPairs
     }
 
-    /// FNV-1a over every token, target flag and segment start: a resumed run checks it sees the same data.
+    /// FNV-1a (a whole word per step) over every token, target flag and segment start: a resumed run checks it sees the same data.
     public var fingerprint: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ value: UInt64) {
-            h ^= value
-            h = h &* 0x100_0000_01b3
-        }
+        var hash = FNV1a()
         for example in train + [TrainingExample(tokens: [])] + heldOut {
-            mix(UInt64(example.tokens.count))
-            for (token, target) in zip(example.tokens, example.targetMask) { mix(UInt64(UInt32(bitPattern: token)) << 1 | (target ? 1 : 0)) }
-            for start in example.segmentStarts { mix(UInt64(start)) }
+            hash.mix(wholeWord: UInt64(example.tokens.count))
+            for (token, target) in zip(example.tokens, example.targetMask) {
+                hash.mix(wholeWord: UInt64(UInt32(bitPattern: token)) << 1 | (target ? 1 : 0))
+            }
+            for start in example.segmentStarts { hash.mix(wholeWord: UInt64(start)) }
         }
-        return h
+        return hash.value
     }
 
     /// Reads, tokenizes, packs and splits the data at `path`.

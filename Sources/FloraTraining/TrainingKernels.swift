@@ -1,5 +1,6 @@
-// Element-wise pieces of the training forward and their backward: RMSNorm (keeping its inverse
-// root mean square), SwiGLU, HF rotary (`rotate_half` pairs (i, i + d/2)) and its inverse.
+// Element-wise pieces of the training pass: RMSNorm's backward, SwiGLU and its backward. The
+// forward RMSNorm (keeping its inverse root mean square) is `Elementwise.rmsNorm`, and rotary and
+// its inverse are the model's `RotaryTable`, so training computes exactly what serving does.
 // Each states its semantics as a plain loop; they are serial (DESIGN.md section 9: element-wise
 // work is too small to repay a parallel region).
 
@@ -12,21 +13,7 @@ import Darwin
 #endif
 
 enum TrainingKernels {
-    /// Per row: `inverse[r] = 1 / sqrt(mean(x[r]²) + eps)`, `y[r] = x[r] · inverse[r] ∘ w`
-    /// (the same arithmetic as `Elementwise.rmsNorm`). `x`, `y`: `[rows, count]`.
-    static func rmsNorm(
-        _ x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, epsilon: Float, rows: Int, count: Int,
-        into y: UnsafeMutablePointer<Float>, inverse: UnsafeMutablePointer<Float>
-    ) {
-        for r in 0..<rows {
-            let source = x + r * count
-            let meanSquare = Elementwise.dot(source, source, count: count) / Float(count)
-            inverse[r] = 1 / (meanSquare + epsilon).squareRoot()
-        }
-        Elementwise.rmsNorm(x, weight: w, epsilon: epsilon, rows: rows, count: count, into: y)
-    }
-
-    /// Adds the input gradient of `rmsNorm` to `dx`: with `g = dy ∘ w` and `s = inverse[r]`,
+    /// Adds the input gradient of `Elementwise.rmsNorm` to `dx`: with `g = dy ∘ w` and `s = inverse[r]`,
     ///
     ///     dx[r, i] += s · g[i] − (s³ / count) · x[r, i] · Σ_j g[j] · x[r, j]
     static func rmsNormBackward(
@@ -46,8 +33,8 @@ enum TrainingKernels {
     /// `act[i] = silu(gate[i]) · up[i]`, `silu(g) = g / (1 + e^−g)`.
     static func swiGLU(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int, into act: UnsafeMutablePointer<Float>) {
         forEachBlock(count) { i, lanes in
-            let g = load(gate + i, lanes)
-            store(g / (1 + FastExp.exp16(-g)) * load(up + i, lanes), act + i, lanes)
+            let g = loadUnaligned16(gate + i, lanes: lanes)
+            store16(g / (1 + FastExp.exp16(-g)) * loadUnaligned16(up + i, lanes: lanes), act + i, lanes: lanes)
         }
     }
 
@@ -58,10 +45,10 @@ enum TrainingKernels {
         dGate: UnsafeMutablePointer<Float>, dUp: UnsafeMutablePointer<Float>
     ) {
         forEachBlock(count) { i, lanes in
-            let g = load(gate + i, lanes), d = load(dAct + i, lanes)
+            let g = loadUnaligned16(gate + i, lanes: lanes), d = loadUnaligned16(dAct + i, lanes: lanes)
             let sigma = 1 / (1 + FastExp.exp16(-g))
-            store(d * g * sigma, dUp + i, lanes)
-            store(d * load(up + i, lanes) * sigma * (1 + g * (1 - sigma)), dGate + i, lanes)
+            store16(d * g * sigma, dUp + i, lanes: lanes)
+            store16(d * loadUnaligned16(up + i, lanes: lanes) * sigma * (1 + g * (1 - sigma)), dGate + i, lanes: lanes)
         }
     }
 
@@ -75,51 +62,6 @@ enum TrainingKernels {
         }
     }
 
-    /// 16 floats from `p`, or the first `lanes` of them (zeros after).
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>, _ lanes: Int) -> SIMD16<Float> {
-        if lanes == 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
-        var v = SIMD16<Float>()
-        for j in 0..<lanes { v[j] = p[j] }
-        return v
-    }
-
-    @inline(__always)
-    static func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
-        if lanes == 16 {
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-            return
-        }
-        for j in 0..<lanes { p[j] = v[j] }
-    }
-
-    /// Rotates `heads` head vectors of `x` (one token) at the table row `cos`/`sin` (`[headDim/2]`):
-    /// `(x1, x2) → (x1 c − x2 s, x2 c + x1 s)` for pairs `(i, i + d/2)`; `inverse` rotates back
-    /// (the transpose, which is what the backward pass applies to gradients).
-    @inline(__always)
-    static func rotate(
-        _ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, cos c: UnsafePointer<Float>, sin s: UnsafePointer<Float>,
-        inverse: Bool
-    ) {
-        let half = headDim / 2
-        for h in 0..<heads {
-            let v = x + h * headDim
-            if inverse {
-                for i in 0..<half {
-                    let y1 = v[i], y2 = v[i + half]
-                    v[i] = y1 * c[i] + y2 * s[i]
-                    v[i + half] = y2 * c[i] - y1 * s[i]
-                }
-            } else {
-                for i in 0..<half {
-                    let x1 = v[i], x2 = v[i + half]
-                    v[i] = x1 * c[i] - x2 * s[i]
-                    v[i + half] = x2 * c[i] + x1 * s[i]
-                }
-            }
-        }
-    }
-
     /// `y[i] = alpha · a[i] · b[i]`.
     @inline(__always)
     static func multiply(
@@ -128,7 +70,7 @@ enum TrainingKernels {
         var i = 0
         let s = SIMD16<Float>(repeating: alpha)
         while i + 16 <= count {
-            Elementwise.store16(Elementwise.load16(a + i) * Elementwise.load16(b + i) * s, y + i)
+            store16(loadUnaligned16(a + i) * loadUnaligned16(b + i) * s, y + i)
             i += 16
         }
         while i < count {
@@ -145,8 +87,8 @@ enum TrainingKernels {
         var i = 0
         let s = SIMD16<Float>(repeating: alpha)
         while i + 16 <= count {
-            let p = Elementwise.load16(a + i) * Elementwise.load16(b + i)
-            Elementwise.store16(Elementwise.load16(y + i).addingProduct(s, p), y + i)
+            let p = loadUnaligned16(a + i) * loadUnaligned16(b + i)
+            store16(loadUnaligned16(y + i).addingProduct(s, p), y + i)
             i += 16
         }
         while i < count {

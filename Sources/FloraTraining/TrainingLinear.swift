@@ -37,8 +37,8 @@ struct GroupModule {
 
 /// What the forward of one (layer, module) leaves for its backward.
 final class LinearCapture {
-    let z = FloatScratch()   // [E, n]: W · (input scale ∘ x) for every expanded row
-    let u = FloatScratch()   // LoRA: A x of every LoRA token, `[tokens, r]` per group
+    let z = ScratchBuffer<Float>()   // [E, n]: W · (input scale ∘ x) for every expanded row
+    let u = ScratchBuffer<Float>()   // LoRA: A x of every LoRA token, `[tokens, r]` per group
     var layout: [GroupModule] = []
     var rows = 0
 }
@@ -46,10 +46,10 @@ final class LinearCapture {
 /// Forward and backward of adapted linear layers over one minibatch's token groups.
 final class TrainingLinear {
     let adapters: [TrainableAdapter]
-    private let expansion = ExpansionArrays()
-    private let gradientRows = FloatScratch()       // [E, n]: rows of dy, scaled per expanded row
-    private let inputGradientRows = FloatScratch()  // [E, k]: those rows · W
-    private let loraV = FloatScratch()              // [tokens of one LoRA group, r]: Bᵀ dy
+    private let expansion = RowExpansionScratch()
+    private let gradientRows = ScratchBuffer<Float>()       // [E, n]: rows of dy, scaled per expanded row
+    private let inputGradientRows = ScratchBuffer<Float>()  // [E, k]: those rows · W
+    private let loraV = ScratchBuffer<Float>()              // [tokens of one LoRA group, r]: Bᵀ dy
 
     init(adapters: [TrainableAdapter]) { self.adapters = adapters }
 

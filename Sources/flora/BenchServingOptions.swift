@@ -103,7 +103,7 @@ struct BenchServingOptions: ParsableArguments {
     func harness(modelOptions: ModelOptions, settings: ServingBenchmarkSettings) throws -> ServingHarness {
         let path = try modelOptions.resolvedPath()
         let loaded = try ModelLoader.load(path: path)
-        guard let model = loaded.model else { throw ValidationError("the model at \(path) has no weights") }
+        let model = try loaded.requireModel()
         let harness = try ServingHarness(model: model, tokenizer: loaded.tokenizer)
         let preview = try Workload(spec: settings.workload, tokenIds: harness.promptTokenIds)
         let spec = settings.workload, e = settings.engine

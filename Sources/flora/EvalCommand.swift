@@ -52,7 +52,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
-        guard let model = loaded.model else { throw ValidationError("the model has no weights") }
+        let model = try loaded.requireModel()
         let trained = trainingOptions()
         let length = sequenceLength ?? trained?.sequenceLength ?? 256
         let fraction = evalFraction ?? trained?.evalFraction ?? 0.1

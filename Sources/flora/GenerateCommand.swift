@@ -58,7 +58,7 @@ struct Generate: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
-        guard let model = loaded.model else { throw ValidationError("the model has no weights") }
+        let model = try loaded.requireModel()
         let tokenizer = loaded.tokenizer
         let statistics = StepStatistics()
         let engine = try Engine(model: model, tokenizer: tokenizer, config: engineOptions.engineConfig) { event in

@@ -89,7 +89,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
-        guard let model = loaded.model else { throw ValidationError("the model has no weights") }
+        let model = try loaded.requireModel()
         let checkpoint = try resume.map { try Checkpoint.locate($0) }
         let options = try checkpoint.map { try resumedOptions(Checkpoint.readState($0).options) } ?? newOptions()
         try options.validate()
@@ -120,10 +120,15 @@ struct Train: ParsableCommand {
         trainer.engine.activationBudgetBytes = activationMemory << 20
         printError("flora: training \(datasets.count) \(options.kind.rawValue) adapter(s), rank \(options.rank), on "
                    + options.targets.map(\.rawValue).joined(separator: ",") + ", peak learning rate \(options.peakLearningRate)")
-        var bar = TrainingProgressLine()
+        let bar = ProgressBar(title: "step", width: 24)
+        defer { bar.finish() }
         try trainer.run { event in
             switch event {
-            case .step(let report): bar.update(report)
+            case .step(let r):
+                let detail = String(
+                    format: "loss %.4f | %.0f tok/s | lr %.2e | %@ left",
+                    r.meanLoss, r.tokensPerSecond, Double(r.learningRate), ProgressBar.clock(r.secondsLeft))
+                bar.update(completed: r.step, total: r.totalSteps, detail: detail)
             case .evaluation(let report):
                 bar.clear()
                 let parts = zip(report.names, report.losses).map { name, loss in
@@ -204,39 +209,4 @@ extension LearningRateDecay: ExpressibleByArgument {}
 
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
-}
-
-/// The training progress line on stderr: redrawn in place on a terminal, else one line every ten seconds.
-struct TrainingProgressLine {
-    private let isTerminal = isatty(STDERR_FILENO) != 0
-    private var drawn = false
-    private var lastPrinted = -Double.infinity
-
-    mutating func update(_ r: StepReport) {
-        let width = 24
-        let filled = r.totalSteps > 0 ? width * r.step / r.totalSteps : width
-        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let line = String(
-            format: "%@ step %d/%d | loss %.4f | %.0f tok/s | lr %.2e | %@ left",
-            bar, r.step, r.totalSteps, r.meanLoss, r.tokensPerSecond, Double(r.learningRate), Self.duration(r.secondsLeft))
-        if isTerminal {
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
-            drawn = true
-        } else if r.elapsedSeconds - lastPrinted >= 10 || r.step == r.totalSteps {
-            printError(line)
-            lastPrinted = r.elapsedSeconds
-        }
-    }
-
-    /// Ends the redrawn line so that other output starts on a fresh one.
-    mutating func clear() {
-        if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        drawn = false
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
-    }
 }

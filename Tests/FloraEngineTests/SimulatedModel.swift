@@ -6,6 +6,7 @@
 // whole bookkeeping.
 
 import FloraEngine
+import FloraTensor
 
 struct SimulatedKVEntry: Equatable {
     var token: Int32
@@ -95,18 +96,9 @@ final class FakeAdapterGate: AdapterGate {
     }
 }
 
-/// SplitMix64: reproducible randomness for the stress tests.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Reproducible randomness for the stress tests (FloraTensor's SplitMix64), named here so that
+/// the scheduler tests need not import FloraTensor.
+typealias SeededGenerator = FloraTensor.SeededGenerator
 
 func randomTokens(_ count: Int, using generator: inout SeededGenerator) -> [Int32] {
     (0..<count).map { _ in Int32.random(in: 0..<SimulatedModel.vocabularySize, using: &generator) }

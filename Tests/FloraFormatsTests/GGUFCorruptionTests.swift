@@ -243,7 +243,7 @@ extension [UInt8] {
 
     @Test func randomByteFlipsNeverCrashTheReader() throws {
         let original = try SampleGGUF.small()
-        var generator = SplitMix(seed: 3)
+        var generator = SeededGenerator(seed: 3)
         var parsed = 0
         for _ in 0 ..< 3000 {
             var bytes = original

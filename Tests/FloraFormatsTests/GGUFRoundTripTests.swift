@@ -29,7 +29,7 @@ enum SampleGGUF {
     }
 
     static func tensor(_ shape: [Int], seed: UInt64) -> Tensor {
-        var generator = SplitMix(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         return Tensor(shape: shape, values: (0 ..< shape.reduce(1, *)).map { _ in Float.random(in: -1 ... 1, using: &generator) })
     }
 

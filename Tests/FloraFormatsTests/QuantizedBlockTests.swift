@@ -52,7 +52,7 @@ import Testing
 
     @Test(arguments: BlockFormat.allCases)
     func theFastLoopsMatchThePerElementReference(format: BlockFormat) {
-        var generator = SplitMix(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         let blocks = 37
         var bytes = (0 ..< blocks * format.bytesPerBlock).map { _ in UInt8.random(in: 0 ... 255, using: &generator) }
         // Keep scales finite: the exponent of every half scale below 0x7C00.
@@ -71,7 +71,7 @@ import Testing
 
     @Test(arguments: [(BlockFormat.q8_0, Float(1) / 127), (.q4_0, 1 / 4), (.q4_1, 1 / 15)])
     func quantizingThenDequantizingStaysWithinTheQuantizersError(format: BlockFormat, relativeStep: Float) {
-        var generator = SplitMix(seed: 11)
+        var generator = SeededGenerator(seed: 11)
         let values = (0 ..< 256).map { _ in Float.random(in: -2 ... 2, using: &generator) }
         var bytes = [UInt8](repeating: 0, count: 8 * format.bytesPerBlock)
         values.withUnsafeBufferPointer { source in
@@ -107,18 +107,5 @@ import Testing
                 bytes.withUnsafeMutableBytes { format.quantize(source.baseAddress!, blocks: 1, into: $0.baseAddress!) }
             }
         }
-    }
-}
-
-/// A small deterministic generator so that test data is the same on every run.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -142,7 +142,7 @@ import Testing
 
     @Test func randomByteFlipsNeverCrashTheReader() throws {
         let original = try SafetensorsWriter.serialized(tensors: Self.tensors, metadata: ["format": "pt"])
-        var generator = SplitMix(seed: 5)
+        var generator = SeededGenerator(seed: 5)
         for _ in 0 ..< 2000 {
             var bytes = original
             for _ in 0 ..< Int.random(in: 1 ... 3, using: &generator) {

@@ -19,10 +19,8 @@ public enum TinyModels {
 
     /// Byte-level tokenizer without merges: one token per byte, then `<|im_end|>` (id 256).
     public static func tokenizer() throws -> Tokenizer {
-        var tokens = (0..<256).map { String(ByteLevel.characters[$0]) }
-        tokens.append("<|im_end|>")
-        return try Tokenizer(TokenizerSpec(
-            tokens: tokens, merges: [], addedTokens: [AddedToken(content: "<|im_end|>", id: 256, special: true)],
+        try Tokenizer(TokenizerSpec(
+            tokens: vocabulary, merges: [], addedTokens: [AddedToken(content: "<|im_end|>", id: 256, special: true)],
             eosTokenId: 256))
     }
 

@@ -1,6 +1,7 @@
 // Merge order on tiny vocabularies, and the optimised merge paths against the plain loop.
 
 import Testing
+import FloraTensor
 import FloraTokenizer
 
 @Suite("Byte-pair merging")
@@ -45,7 +46,7 @@ struct BPETests {
 
     @Test("Heap and scan merging agree with the plain loop on random words", arguments: [3, 40, 127, 129, 300, 1000])
     func optimisedMatchesReference(length: Int) {
-        var rng = SplitMix64(seed: UInt64(length))
+        var rng = SeededGenerator(seed: UInt64(length))
         // Rules over a 4-letter alphabet (ids 0…3), each merged token a new id.
         var rules: [(left: Int, right: Int, merged: Int)] = []
         var next = 4
@@ -85,18 +86,5 @@ struct BPETests {
         #expect { try build("gpt2", nil, nil, nil) } throws: { "\($0)".contains("tokenizer.ggml.merges") }
         #expect { try build("gpt2", nil, [], [1, 1]) } throws: { "\($0)".contains("token_type") }
         #expect(throws: Never.self) { try build("gpt2", "smollm", [], nil) }
-    }
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
