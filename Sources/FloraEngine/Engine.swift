@@ -133,6 +133,17 @@ public final class Engine: Sendable {
     /// The engine's state after its last step.
     public func snapshot() -> EngineSnapshot { published.snapshot.withLock { $0 } }
 
+    /// Stops running steps until `resume()` (vLLM's pause_generation): running requests keep
+    /// their state and new ones queue. Returns once the core has stopped, with every request
+    /// posted before this call queued and the snapshot up to date.
+    public func pause() async {
+        await withCheckedContinuation { inbox.post(.pause(true, $0)) }
+    }
+
+    public func resume() async {
+        await withCheckedContinuation { inbox.post(.pause(false, $0)) }
+    }
+
     /// Stops taking requests, lets running ones finish for up to `timeout`, then aborts the rest.
     public func shutdown(timeout: Duration) async {
         let deadline = ContinuousClock.now + timeout

@@ -31,6 +31,8 @@ final class EngineCore {
     /// Streams that ended this pass: closed after the state is published, so a client that saw
     /// its stream end reads a snapshot where its request is gone.
     var ended: [(RequestStream.Continuation, EngineError?)] = []
+    private var paused = false
+    private var pauseWaiters: [CheckedContinuation<Void, Never>] = []
     private var shutdown: (deadline: ContinuousClock.Instant?, waiters: [CheckedContinuation<Void, Never>])?
     private var promptTokensTotal = 0
     private var generationTokensTotal = 0
@@ -72,7 +74,12 @@ final class EngineCore {
                 for waiter in shutdown.waiters { waiter.resume() }
                 return
             }
-            guard scheduler.hasUnfinishedSequences else {
+            if !pauseWaiters.isEmpty {
+                publish()   // the state the pause (or resume) left, before its caller goes on
+                for waiter in pauseWaiters { waiter.resume() }
+                pauseWaiters.removeAll()
+            }
+            guard scheduler.hasUnfinishedSequences, !paused else {
                 publish()
                 inbox.waitForWork()
                 continue
@@ -112,6 +119,9 @@ final class EngineCore {
         case .loadFinished(let request, let result):
             adapters.finishLoad(request, result: result)
             startLoads(adapters.takeQueuedLoads())
+        case .pause(let pause, let waiter):
+            paused = pause
+            pauseWaiters.append(waiter)
         case .shutdown(let deadline, let waiter):
             var state = shutdown ?? (deadline: deadline, waiters: [])
             if let deadline { state.deadline = min(state.deadline ?? deadline, deadline) }

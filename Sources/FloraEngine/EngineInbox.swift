@@ -12,6 +12,8 @@ enum EngineCommand: Sendable {
     case register(AdapterRegistration, CheckedContinuation<Void, any Error>)
     case unregister(name: String, CheckedContinuation<Void, any Error>)
     case loadFinished(AdapterLoadRequest, Result<LoadedAdapter<AdapterWeights>, any Error>)
+    /// Stop or go on running steps; requests are still taken while paused.
+    case pause(Bool, CheckedContinuation<Void, Never>)
     /// Stop taking requests; abort what still runs at `deadline` (nil: let it finish).
     case shutdown(deadline: ContinuousClock.Instant?, CheckedContinuation<Void, Never>?)
 }
@@ -23,6 +25,7 @@ extension EngineCommand {
         case .add(_, _, _, let continuation): continuation.finish(throwing: EngineError.shuttingDown)
         case .register(_, let reply), .unregister(_, let reply): reply.resume(throwing: EngineError.shuttingDown)
         case .shutdown(_, let waiter): waiter?.resume()
+        case .pause(_, let waiter): waiter.resume()
         case .cancel, .loadFinished: break
         }
     }

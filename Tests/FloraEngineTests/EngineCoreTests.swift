@@ -235,10 +235,12 @@ final class GatedAdapters: Sendable {
             return Case(prompt: (0..<(1 + Int(generator.next() % 50))).map { _ in Int32(generator.next() % 256) },
                         adapter: pick < names.count ? names[pick] : nil, maxTokens: 1 + Int(generator.next() % 20))
         }
+        // Every request is queued before the first step: the small pool must preempt.
+        await engine.pause()
+        let streams = cases.map { engine.generate(request($0.prompt, maxTokens: $0.maxTokens, adapter: $0.adapter)) }
+        await engine.resume()
         let runs = await withTaskGroup(of: (Int, EngineRun).self) { group in
-            for (i, c) in cases.enumerated() {
-                group.addTask { (i, await collect(engine.generate(self.request(c.prompt, maxTokens: c.maxTokens, adapter: c.adapter)))) }
-            }
+            for (i, stream) in streams.enumerated() { group.addTask { (i, await collect(stream)) } }
             var runs = [EngineRun](repeating: EngineRun(), count: cases.count)
             for await (i, run) in group { runs[i] = run }
             return runs
@@ -259,6 +261,7 @@ final class GatedAdapters: Sendable {
         var long = engine.generate(request([1, 2], maxTokens: 3000)).makeAsyncIterator()
         let first = try await long.next()
         #expect(first?.tokens.count == 1)
+        await engine.pause()
         await engine.shutdown(timeout: .zero)
         var reason: FinishReason?
         while let piece = try await long.next() { reason = piece.finishReason ?? reason }

@@ -44,7 +44,7 @@ struct Sample: Equatable {
         var firstIterator = first.makeAsyncIterator()
         _ = try await firstIterator.next()
         let second = server.engine.generate(EngineRequest(promptTokens: bytesOf("two"), parameters: SamplingParameters(maxTokens: 5), adapterName: b))
-        try await Task.sleep(for: .milliseconds(50))   // let the second request reach the queue
+        await server.engine.pause()   // the first running, the second queued behind it
 
         try await server.withRouter { client in
             let response = try await client.get("/metrics")
@@ -59,6 +59,7 @@ struct Sample: Equatable {
             #expect(info.first?.labels == ["running_lora_adapters": a, "waiting_lora_adapters": b, "max_lora": "4"])
             #expect(abs((info.first?.value ?? 0) - Date().timeIntervalSince1970) < 60)
         }
+        await server.engine.resume()
         while try await firstIterator.next() != nil {}
         for try await _ in second {}
         _ = await server.waitUntilIdle()
