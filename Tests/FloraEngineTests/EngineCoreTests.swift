@@ -27,13 +27,9 @@ final class SimulatedRunner: ModelRunner {
         var all: [String] { list.withLock { $0 } }
     }
 
-    /// When set, every step first waits for one signal: the test paces the core.
-    let pace: DispatchSemaphore?
-
-    init(blockCount: Int, blockSize: Int, problems: Problems, pace: DispatchSemaphore? = nil) {
+    init(blockCount: Int, blockSize: Int, problems: Problems) {
         self.blockSize = blockSize
         self.problems = problems
-        self.pace = pace
         pool = Array(repeating: Array(repeating: nil, count: blockSize), count: blockCount)
     }
 
@@ -49,7 +45,6 @@ final class SimulatedRunner: ModelRunner {
     }
 
     func execute(_ batch: Batch, adapters: AdapterBank, row: (Int, UnsafeBufferPointer<Float>) -> Void) throws {
-        pace?.wait()
         // A block written this step must belong to one sequence of the batch only.
         var owners: [Int32: Set<Int32>] = [:]
         for (s, sequence) in batch.sequences.enumerated() {
@@ -126,12 +121,13 @@ final class GatedAdapters: Sendable {
     let shapes = try! TinyModels.model().adapterShapes
 
     func engine(
-        _ config: EngineConfig, adapters: AdapterSource = .folders, pace: DispatchSemaphore? = nil
+        _ config: EngineConfig, adapters: AdapterSource = .folders, pace: Pace? = nil
     ) throws -> (Engine, SimulatedRunner.Problems) {
         let problems = SimulatedRunner.Problems()
-        let model = EngineModel(vocabularySize: SimulatedRunner.vocabularySize, contextLength: 4096, adapterShapes: shapes) { count, size in
-            SimulatedRunner(blockCount: count, blockSize: size, problems: problems, pace: pace)
+        let simulated = EngineModel(vocabularySize: SimulatedRunner.vocabularySize, contextLength: 4096, adapterShapes: shapes) { count, size in
+            SimulatedRunner(blockCount: count, blockSize: size, problems: problems)
         }
+        let model = pace.map { simulated.paced(by: $0) } ?? simulated
         return (try Engine(model: model, tokenizer: try TinyModels.tokenizer(), config: config, adapters: adapters), problems)
     }
 
@@ -175,16 +171,16 @@ final class GatedAdapters: Sendable {
     }
 
     @Test func aRequestCancelledWhileRunningIsAbortedAndFreesItsBlocks() async throws {
-        let pace = DispatchSemaphore(value: 0)
+        let pace = Pace()
         let (engine, box) = try engine(EngineConfig(kvCacheTokens: 1024), pace: pace)
         var received: [Int32] = []
-        pace.signal()
+        pace.step()
         for try await piece in engine.generate(request([3, 1, 4], maxTokens: 400)) {
             received += piece.tokens.map(\.token)
             if received.count >= 5 { break }   // leaving the loop drops the stream: a cancellation
-            pace.signal()                      // one more step
+            pace.step()                        // one more step
         }
-        for _ in 0..<1000 { pace.signal() }    // from here on the core runs freely
+        pace.open()                            // from here on the core runs freely
         #expect(received == Array(SimulatedRunner.expected(prompt: [3, 1, 4], adapter: nil, count: received.count)))
         _ = await collect(engine.generate(request([2], maxTokens: 1)))
         let snapshot = engine.snapshot()
@@ -233,7 +229,7 @@ final class GatedAdapters: Sendable {
         let cases: [Case] = (0..<200).map { _ in
             let pick = Int(generator.next() % UInt64(names.count + 2))
             return Case(prompt: (0..<(1 + Int(generator.next() % 50))).map { _ in Int32(generator.next() % 256) },
-                        adapter: pick < names.count ? names[pick] : nil, maxTokens: 1 + Int(generator.next() % 20))
+                        adapter: pick < names.count ? names[pick] : nil, maxTokens: 10 + Int(generator.next() % 50))
         }
         // Every request is queued before the first step: the small pool must preempt.
         await engine.pause()
@@ -257,12 +253,17 @@ final class GatedAdapters: Sendable {
     }
 
     @Test func shutdownRefusesNewRequestsAndEndsTheRunningOnes() async throws {
-        let (engine, _) = try engine(EngineConfig(kvCacheTokens: 4096))
+        let pace = Pace()
+        let (engine, _) = try engine(EngineConfig(kvCacheTokens: 4096), pace: pace)
         var long = engine.generate(request([1, 2], maxTokens: 3000)).makeAsyncIterator()
+        pace.step()
         let first = try await long.next()
         #expect(first?.tokens.count == 1)
-        await engine.pause()
+        // One step at a time until the shutdown is in: the request cannot reach its end first.
+        let stepper = Task { while !Task.isCancelled { pace.step(); await Task.yield() } }
         await engine.shutdown(timeout: .zero)
+        stepper.cancel()
+        pace.open()
         var reason: FinishReason?
         while let piece = try await long.next() { reason = piece.finishReason ?? reason }
         #expect(reason == .abort)

@@ -107,16 +107,20 @@ import Testing
     }
 
     @Test func unloadingAnAdapterThatRunningRequestsUseIs409() async throws {
-        let server = try await TestServer.make(adapterCount: 1)
+        let pace = Pace()
+        let server = try await TestServer.make(adapterCount: 1, pace: pace)
         let name = server.adapterNames[0]
-        // A long request holding the adapter, straight on the engine.
+        // A long request holding the adapter, straight on the engine, held after its first step.
         let stream = server.engine.generate(EngineRequest(promptTokens: bytesOf("hold"), parameters: SamplingParameters(maxTokens: 400), adapterName: name))
         var iterator = stream.makeAsyncIterator()
+        pace.step()
         _ = try await iterator.next()
         try await server.withRouter { client in
             expectError(try await client.post("/v1/unload_lora_adapter", json: #"{"lora_name": "\#(name)"}"#), .conflict, type: "ConflictError", param: "lora_name")
         }
-        #expect(await server.engine.isRegistered(adapter: name))
+        #expect(server.engine.isRegistered(adapter: name))
+        pace.open()
+        while try await iterator.next() != nil {}
     }
 
     @Test func aDirectoryWithABrokenFolderStartsWithTheRest() async throws {

@@ -3,6 +3,7 @@
 
 import FloraEngine
 import FloraServer
+import FloraTestSupport
 import Foundation
 import HummingbirdTesting
 import Testing
@@ -38,13 +39,18 @@ struct Sample: Equatable {
 @Suite struct MetricsTests {
     @Test func theGatewaySeriesFollowRunningAndWaitingAdapters() async throws {
         // One sequence at a time: the second adapter's request waits while the first runs.
-        let server = try await TestServer.make(engineConfig: EngineConfig(maxNumSeqs: 1, maxNumBatchedTokens: 64, kvCacheTokens: 1024, maxResidentAdapters: 4), adapterCount: 2)
+        let pace = Pace()
+        let server = try await TestServer.make(
+            engineConfig: EngineConfig(maxNumSeqs: 1, maxNumBatchedTokens: 64, kvCacheTokens: 1024, maxResidentAdapters: 4), adapterCount: 2, pace: pace)
         let (a, b) = (server.adapterNames[0], server.adapterNames[1])
         let first = server.engine.generate(EngineRequest(promptTokens: bytesOf("one"), parameters: SamplingParameters(maxTokens: 300), adapterName: a))
         var firstIterator = first.makeAsyncIterator()
-        _ = try await firstIterator.next()
         let second = server.engine.generate(EngineRequest(promptTokens: bytesOf("two"), parameters: SamplingParameters(maxTokens: 5), adapterName: b))
-        await server.engine.pause()   // the first running, the second queued behind it
+        // Adapter loads, then the first step: the first request runs, the second waits behind it;
+        // the core then holds before the next step.
+        pace.step()
+        _ = try await firstIterator.next()
+        while server.engine.snapshot().waitingRequests != 1 || server.engine.snapshot().runningRequests != 1 { await Task.yield() }
 
         try await server.withRouter { client in
             let response = try await client.get("/metrics")
@@ -59,7 +65,7 @@ struct Sample: Equatable {
             #expect(info.first?.labels == ["running_lora_adapters": a, "waiting_lora_adapters": b, "max_lora": "4"])
             #expect(abs((info.first?.value ?? 0) - Date().timeIntervalSince1970) < 60)
         }
-        await server.engine.resume()
+        pace.open()
         while try await firstIterator.next() != nil {}
         for try await _ in second {}
         _ = await server.waitUntilIdle()

@@ -25,7 +25,7 @@ struct TestServer {
     static func make(
         engineConfig: EngineConfig = EngineConfig(maxNumSeqs: 16, maxNumBatchedTokens: 128, kvCacheTokens: 2048, maxResidentAdapters: 4),
         apiKey: String? = nil, adapterCount: Int = 3, kinds: [AdapterKind] = AdapterKind.allCases, withAdapterRoot: Bool = true,
-        maxBodyBytes: Int = 64 * 1024, contextLength: Int = TinyModels.config.contextLength
+        maxBodyBytes: Int = 64 * 1024, contextLength: Int = TinyModels.config.contextLength, pace: Pace? = nil
     ) async throws -> TestServer {
         var modelConfig = TinyModels.config
         modelConfig.contextLength = contextLength
@@ -33,7 +33,8 @@ struct TestServer {
         let root = try TestFiles.scratchDirectory()
         let names = try TinyModels.writeRandomAdapters(count: adapterCount, to: root, model: model, kinds: kinds)
         let metrics = ServerMetrics()
-        let engine = try Engine(model: model, tokenizer: tokenizer(), config: engineConfig, onEvent: metrics.record)
+        let served = pace.map { EngineModel.llama(model).paced(by: $0) } ?? .llama(model)
+        let engine = try Engine(model: served, tokenizer: tokenizer(), config: engineConfig, onEvent: metrics.record)
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, servedModelName: baseName, modelPath: "/models/tiny", apiKey: apiKey,
             adapterRoot: withAdapterRoot ? root : nil, maxBodyBytes: maxBodyBytes, drainTimeout: .seconds(5))
