@@ -69,7 +69,7 @@ let package = Package(
         ),
         // Shared by the test targets: where the real model, the golden files and scratch live.
         .target(
-            name: "FloraTestSupport", dependencies: ["FloraModel", "FloraTokenizer", "FloraAdapters", "FloraFormats", "FloraTensor"],
+            name: "FloraTestSupport", dependencies: ["FloraEngine", "FloraModel", "FloraTokenizer", "FloraAdapters", "FloraFormats", "FloraTensor"],
             path: "Tests/FloraTestSupport"),
         .testTarget(name: "FloraTensorTests", dependencies: ["FloraTestSupport", "FloraTensor"]),
         .testTarget(name: "FloraFormatsTests", dependencies: ["FloraTestSupport", "FloraFormats", "FloraTensor"]),

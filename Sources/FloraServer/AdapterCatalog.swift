@@ -91,17 +91,36 @@ public actor AdapterCatalog {
     public func registerAdapterDirectory() async -> [(folder: String, reason: String)] {
         guard let root else { return [] }
         let entries = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
-        var skipped: [(folder: String, reason: String)] = []
-        for entry in entries where !entry.hasPrefix(".") {
-            let path = root + "/" + entry
+        let folders = entries.filter { entry in
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
-            do {
-                try await register(name: entry, path: path)
-            } catch {
-                skipped.append((entry, error.message))
+            return !entry.hasPrefix(".") && FileManager.default.fileExists(atPath: root + "/" + entry, isDirectory: &isDirectory)
+                && isDirectory.boolValue
+        }
+        // Checking a folder (config and safetensors header) is the cost of startup: spread it
+        // over the cores, a few folders in flight per core.
+        let width = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)
+        var skipped: [(folder: String, reason: String)] = []
+        await withTaskGroup(of: (String, String?).self) { group in
+            var next = folders.makeIterator()
+            func add() -> Bool {
+                guard let entry = next.next() else { return false }
+                group.addTask {
+                    do {
+                        try await self.register(name: entry, path: root + "/" + entry)
+                        return (entry, nil)
+                    } catch {
+                        return (entry, (error as? APIError)?.message ?? "\(error)")
+                    }
+                }
+                return true
+            }
+            for _ in 0..<width where !add() { break }
+            for await (entry, reason) in group {
+                if let reason { skipped.append((entry, reason)) }
+                _ = add()
             }
         }
+        skipped.sort { $0.folder < $1.folder }
         return skipped
     }
 }
