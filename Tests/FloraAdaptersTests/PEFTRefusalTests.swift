@@ -128,7 +128,8 @@ func malformedFolderRefused(case malformation: Malformation) throws {
     let message = error.description
     #expect(message.contains("expected") && message.contains("found"))
     for text in malformation.mentions { #expect(message.contains(text), "'\(text)' not in: \(message)") }
-    if folder.hasPrefix(FileManager.default.temporaryDirectory.path) { try? FileManager.default.removeItem(atPath: folder) }
+    // Only scratch folders go: a checkout may itself live under the temporary directory.
+    if URL(fileURLWithPath: folder).lastPathComponent.hasPrefix("flora-tests-") { try? FileManager.default.removeItem(atPath: folder) }
 }
 
 @Test("A refused adapter leaves the bank exactly as it was")
