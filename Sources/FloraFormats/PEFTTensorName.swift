@@ -41,18 +41,22 @@ public struct PEFTTensorName: Sendable, Equatable, Hashable {
     public var name: String { Self.prefix + modulePath + "." + role.suffix }
 
     /// Parses `base_model.model.model.layers.<i>.<block>.<module>.<role>[.default][.weight]`;
-    /// nil for any other name.
+    /// nil for any other name. Works on UTF-8 slices: a server start parses every tensor name of
+    /// every adapter folder.
     public init?(parsing name: String) {
-        guard name.hasPrefix(Self.prefix + "model.layers.") else { return nil }
-        let parts = name.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        // model, layers, <i>, <block>, <module>, <role>, then: [] | [default] | [weight] | [default, weight]
-        guard parts.count >= 6, parts.count <= 8, let role = Role(rawValue: parts[5]) else { return nil }
-        let digits = parts[2]
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        var rest = Array(parts[6...])
-        if rest.first == "default" { rest.removeFirst() }
+        let layers = Self.prefix + "model.layers."
+        guard name.hasPrefix(layers) else { return nil }
+        let parts = name.utf8.dropFirst(layers.utf8.count)
+            .split(separator: UInt8(ascii: "."), maxSplits: 6, omittingEmptySubsequences: false)
+        // <i>, <block>, <module>, <role>, then: [] | [default] | [weight] | [default, weight]
+        guard parts.count >= 4, parts.count <= 6, let role = Role(rawValue: String(Substring(parts[3]))) else { return nil }
+        let digits = parts[0]
+        guard !digits.isEmpty, digits.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return nil }
+        var rest = parts[4...]
+        if rest.first?.elementsEqual("default".utf8) == true { rest = rest.dropFirst() }
         let expectsWeight = role != .ia3
-        guard rest == (expectsWeight ? ["weight"] : []) else { return nil }
-        self.init(layer: Int(digits) ?? Int.max, block: parts[3], module: parts[4], role: role)
+        guard rest.count == (expectsWeight ? 1 : 0), !expectsWeight || rest.first!.elementsEqual("weight".utf8) else { return nil }
+        self.init(layer: Int(String(Substring(digits))) ?? Int.max, block: String(Substring(parts[1])),
+                  module: String(Substring(parts[2])), role: role)
     }
 }

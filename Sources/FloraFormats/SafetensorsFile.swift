@@ -39,7 +39,7 @@ public final class SafetensorsFile: Sendable {
         try reader.require(headerLength, for: "the JSON header")
         dataOffset = 8 + headerLength
         let json = UnsafeRawBufferPointer(rebasing: bytes.bytes[8 ..< dataOffset])
-        let header = try SafetensorsHeader.decode(json, file: path)
+        let header = try SafetensorsHeader.read(json, file: path)
         metadata = header.metadata
 
         let dataSize = bytes.count - dataOffset

@@ -1,11 +1,21 @@
-// The JSON header of a safetensors file, decoded into typed entries at the boundary.
+// The JSON header of a safetensors file, decoded into typed entries at the boundary. Two readers
+// share one meaning: `SafetensorsHeaderScanner` reads the plain form every writer produces at
+// memory speed (registering thousands of adapters reads thousands of headers), and Codable
+// decides everything else, so every refusal keeps its message.
 import Foundation
 
-struct SafetensorsHeader: Decodable {
-    struct Entry: Decodable {
-        let dtype: String
-        let shape: [Int]
-        let dataOffsets: [Int]
+/// The tensor entries and metadata of a safetensors header, before validation against the file.
+public struct SafetensorsHeader: Decodable, Equatable, Sendable {
+    public struct Entry: Decodable, Equatable, Sendable {
+        public let dtype: String
+        public let shape: [Int]
+        public let dataOffsets: [Int]
+
+        public init(dtype: String, shape: [Int], dataOffsets: [Int]) {
+            self.dtype = dtype
+            self.shape = shape
+            self.dataOffsets = dataOffsets
+        }
 
         enum CodingKeys: String, CodingKey {
             case dtype, shape
@@ -13,10 +23,15 @@ struct SafetensorsHeader: Decodable {
         }
     }
 
-    private(set) var metadata: [String: String] = [:]
-    private(set) var entries: [String: Entry] = [:]
+    public private(set) var metadata: [String: String] = [:]
+    public private(set) var entries: [String: Entry] = [:]
 
-    init(from decoder: Decoder) throws {
+    public init(metadata: [String: String], entries: [String: Entry]) {
+        self.metadata = metadata
+        self.entries = entries
+    }
+
+    public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: JSONKey.self)
         for key in container.allKeys {
             if key.stringValue == "__metadata__" {
@@ -27,8 +42,15 @@ struct SafetensorsHeader: Decodable {
         }
     }
 
-    /// Decodes the header; an error names the file and, where known, the tensor.
-    static func decode(_ json: UnsafeRawBufferPointer, file: String) throws -> SafetensorsHeader {
+    /// Reads the header: the scanner's fast path when the JSON is in the plain form, Codable
+    /// otherwise; an error names the file and, where known, the tensor.
+    public static func read(_ json: UnsafeRawBufferPointer, file: String) throws -> SafetensorsHeader {
+        if let header = SafetensorsHeaderScanner.scan(json) { return header }
+        return try decode(json, file: file)
+    }
+
+    /// Decodes the header with Codable: the reference reader, and the one that explains refusals.
+    public static func decode(_ json: UnsafeRawBufferPointer, file: String) throws -> SafetensorsHeader {
         do {
             return try JSONDecoder().decode(SafetensorsHeader.self, from: Data(json))
         } catch let error as DecodingError {
