@@ -15,7 +15,7 @@ public struct StreamingDetokenizer: Sendable {
     }
 
     /// The text that `id` completes (possibly empty).
-    public mutating func append(_ id: Int) -> String {
+    public mutating func append(_ id: TokenID) -> String {
         tokenizer.appendBytes(of: id, skipSpecialTokens: skipSpecialTokens, to: &pending)
         let cut = Self.completePrefixLength(pending)
         if cut == 0 { return "" }

@@ -10,8 +10,8 @@ extension Tokenizer {
     ///     when false they are encoded as the plain text they are.
     ///   - addSpecialTokens: put `bosTokenId` first when the model asks for it (`addBOS`) and the
     ///     text does not already start with it.
-    public func encode(_ text: String, parseSpecialTokens: Bool = true, addSpecialTokens: Bool = false) -> [Int] {
-        var ids: [Int] = []
+    public func encode(_ text: String, parseSpecialTokens: Bool = true, addSpecialTokens: Bool = false) -> [TokenID] {
+        var ids: [TokenID] = []
         ids.reserveCapacity(text.utf8.count / 3 + 1)
         let classified = ClassifiedText(text)
         var scratch = EncodeScratch()
@@ -34,17 +34,17 @@ extension Tokenizer {
         return ids
     }
 
-    private func encodePlain(_ text: ClassifiedText, _ range: Range<Int>, into ids: inout [Int], scratch: inout EncodeScratch) {
+    private func encodePlain(_ text: ClassifiedText, _ range: Range<Int>, into ids: inout [TokenID], scratch: inout EncodeScratch) {
         preTokenizer.forEachPiece(text, range) { piece in
             encodePiece(text.scalars[piece], into: &ids, scratch: &scratch)
         }
     }
 
-    private func encodePiece(_ scalars: ArraySlice<Unicode.Scalar>, into ids: inout [Int], scratch: inout EncodeScratch) {
+    private func encodePiece(_ scalars: ArraySlice<Unicode.Scalar>, into ids: inout [TokenID], scratch: inout EncodeScratch) {
         scratch.bytes.removeAll(keepingCapacity: true)
         for scalar in scalars { appendUTF8(scalar, to: &scratch.bytes) }
         if ignoreMerges, let id = wholePieces[scratch.bytes] {
-            ids.append(Int(id))
+            ids.append(id)
             return
         }
         scratch.word.removeAll(keepingCapacity: true)
@@ -54,11 +54,11 @@ extension Tokenizer {
                 scratch.word.append(id)
             } else if let unknown = unknownTokenId {
                 // Hugging Face fuses runs of unknown symbols into one.
-                if scratch.word.last != Int32(unknown) { scratch.word.append(Int32(unknown)) }
+                if scratch.word.last != unknown { scratch.word.append(unknown) }
             }
         }
         merges.merge(&scratch.word, scratch: &scratch.bpe)
-        for id in scratch.word { ids.append(Int(id)) }
+        ids.append(contentsOf: scratch.word)
     }
 
     @inline(__always)

@@ -36,6 +36,14 @@ extension Tokenizer {
         }
         guard let merges else { throw TokenizerError.missing(field: "tokenizer.ggml.merges") }
         let (preTokenizer, ignoreMerges) = try PreTokenizer.gguf(pre)
+        /// GGUF stores ids as unsigned 32-bit integers; Flora's ids are `Int32`.
+        func tokenID(_ value: Int?, _ key: String) throws -> TokenID? {
+            guard let value else { return nil }
+            guard let id = TokenID(exactly: value) else {
+                throw TokenizerError.invalid(field: key, expected: "a token id below 2^31", found: "\(value)")
+            }
+            return id
+        }
         // llama.cpp adds BOS by default for the Llama 3 family only.
         let defaultAddBOS = ignoreMerges
         return try Tokenizer(TokenizerSpec(
@@ -44,11 +52,12 @@ extension Tokenizer {
             tokenTypes: tokenTypes,
             preTokenizer: preTokenizer,
             ignoreMerges: ignoreMerges,
-            bosTokenId: bosTokenId,
-            eosTokenId: eosTokenId,
-            padTokenId: paddingTokenId,
-            unknownTokenId: unknownTokenId,
-            endOfTurnTokenIds: [eotTokenId, eomTokenId].compactMap { $0 },
+            bosTokenId: try tokenID(bosTokenId, "tokenizer.ggml.bos_token_id"),
+            eosTokenId: try tokenID(eosTokenId, "tokenizer.ggml.eos_token_id"),
+            padTokenId: try tokenID(paddingTokenId, "tokenizer.ggml.padding_token_id"),
+            unknownTokenId: try tokenID(unknownTokenId, "tokenizer.ggml.unknown_token_id"),
+            endOfTurnTokenIds: [try tokenID(eotTokenId, "tokenizer.ggml.eot_token_id"),
+                                try tokenID(eomTokenId, "tokenizer.ggml.eom_token_id")].compactMap { $0 },
             addBOS: addBOSToken ?? defaultAddBOS,
             chatTemplate: chatTemplate))
     }

@@ -44,20 +44,20 @@ struct HFTokenizerFile: Decodable {
         }
         guard let vocab = model.vocab else { throw TokenizerError.missing(field: "tokenizer.json model.vocab") }
         let added = added_tokens ?? []
-        let maxId = max(vocab.values.max() ?? -1, added.map(\.id).max() ?? -1)
+        let maxId = Int(max(vocab.values.max() ?? -1, added.map(\.id).max() ?? -1))
         guard let minId = (Array(vocab.values) + added.map(\.id)).min(), minId >= 0, maxId < 1 << 24 else {
             throw TokenizerError.invalid(field: "tokenizer.json model.vocab", expected: "token ids in 0..<2^24", found: "ids \(vocab.values.min() ?? 0)…\(maxId)")
         }
         var tokens = [String](repeating: "", count: maxId + 1)
-        for (token, id) in vocab { tokens[id] = token }
-        for token in added { tokens[token.id] = token.content }
+        for (token, id) in vocab { tokens[Int(id)] = token }
+        for token in added { tokens[Int(token.id)] = token.content }
 
         let merges = (model.merges ?? []).map(\.text)
         let preTokenizer = try Self.preTokenizer(pre_tokenizer)
         try Self.checkDecoder(decoder)
         let normalization = try Self.normalization(normalizer)
 
-        func id(of reference: HFTokenReference?, _ field: String) throws -> Int? {
+        func id(of reference: HFTokenReference?, _ field: String) throws -> TokenID? {
             guard let content = reference?.content else { return nil }
             if let token = added.first(where: { $0.content == content }) { return token.id }
             if let id = vocab[content] { return id }
@@ -65,7 +65,7 @@ struct HFTokenizerFile: Decodable {
         }
         let templateBOS = Self.templateBOS(post_processor)
         let bos = try id(of: config?.bos_token, "bos_token") ?? templateBOS.flatMap { content in added.first { $0.content == content }?.id ?? vocab[content] }
-        let unknown = try model.unk_token.map { content -> Int in
+        let unknown = try model.unk_token.map { content -> TokenID in
             guard let id = vocab[content] ?? added.first(where: { $0.content == content })?.id else {
                 throw TokenizerError.invalid(field: "tokenizer.json model.unk_token", expected: "a token of the vocabulary", found: "\"\(content)\"")
             }
@@ -162,7 +162,7 @@ struct HFTokenizerFile: Decodable {
 
 struct HFModel: Decodable {
     var type: String?
-    var vocab: [String: Int]?
+    var vocab: [String: TokenID]?
     var merges: [HFMerge]?
     var unk_token: String?
     var ignore_merges: Bool?
@@ -185,7 +185,7 @@ struct HFMerge: Decodable {
 }
 
 struct HFAddedToken: Decodable {
-    var id: Int
+    var id: TokenID
     var content: String
     var single_word: Bool?
     var lstrip: Bool?

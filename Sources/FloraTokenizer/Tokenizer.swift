@@ -4,26 +4,30 @@
 
 import Foundation
 
+/// A token's index in the vocabulary. Token ids are `Int32` everywhere in Flora: in the
+/// tokenizer, the engine's batches, the sampler and the training data.
+public typealias TokenID = Int32
+
 public final class Tokenizer: Sendable {
     /// Vocabulary in id order, in byte-level spelling.
     public let tokens: [String]
     public let preTokenizer: PreTokenizer
     public let normalization: Normalization
     public let ignoreMerges: Bool
-    public let bosTokenId: Int?
-    public let eosTokenId: Int?
-    public let padTokenId: Int?
-    public let unknownTokenId: Int?
+    public let bosTokenId: TokenID?
+    public let eosTokenId: TokenID?
+    public let padTokenId: TokenID?
+    public let unknownTokenId: TokenID?
     public let addBOS: Bool
     /// Ids that end generation: EOS, the end-of-turn ids given, and special tokens whose text
     /// is a known end marker (`<|im_end|>`, `<|endoftext|>`, `<|eot_id|>` …), as llama.cpp does.
-    public let stopTokenIds: Set<Int>
+    public let stopTokenIds: Set<TokenID>
     /// The model's Jinja chat template (nil: `applyChatTemplate` writes plain ChatML).
     public let chatTemplate: String?
     /// Tokens matched whole in text, special or not.
     public var addedTokens: [AddedToken] { addedTokenMatcher.tokens }
 
-    let tokenToId: [String: Int]
+    let tokenToId: [String: TokenID]
     let merges: BPEMerges
     /// Id of the one-byte token of each byte (-1: none, only possible when `unknownTokenId` is set).
     let byteTokens: [Int32]
@@ -50,8 +54,8 @@ public final class Tokenizer: Sendable {
         if let types = spec.tokenTypes, types.count != count {
             throw TokenizerError.invalid(field: "token_type", expected: "\(count) entries (one per token)", found: "\(types.count)")
         }
-        func checkId(_ id: Int?, _ field: String) throws {
-            if let id, !(0..<count).contains(id) {
+        func checkId(_ id: TokenID?, _ field: String) throws {
+            if let id, !(0..<count).contains(Int(id)) {
                 throw TokenizerError.invalid(field: field, expected: "a token id in 0..<\(count)", found: "\(id)")
             }
         }
@@ -61,12 +65,12 @@ public final class Tokenizer: Sendable {
         try checkId(spec.unknownTokenId, "unknown_token_id")
         for id in spec.endOfTurnTokenIds { try checkId(id, "end-of-turn token id") }
 
-        var tokenToId: [String: Int] = [:]
+        var tokenToId: [String: TokenID] = [:]
         tokenToId.reserveCapacity(count)
-        for (id, token) in spec.tokens.enumerated() where tokenToId[token] == nil { tokenToId[token] = id }
+        for (id, token) in spec.tokens.enumerated() where tokenToId[token] == nil { tokenToId[token] = TokenID(id) }
 
         // Added tokens: implied by the token types, then replaced or extended by the explicit list.
-        var addedById: [Int: AddedToken] = [:]
+        var addedById: [TokenID: AddedToken] = [:]
         var types = [TokenType](repeating: .normal, count: count)
         if let rawTypes = spec.tokenTypes {
             for (id, raw) in rawTypes.enumerated() {
@@ -75,8 +79,8 @@ public final class Tokenizer: Sendable {
                 }
                 types[id] = type
                 switch type {
-                case .control, .unknown: addedById[id] = AddedToken(content: spec.tokens[id], id: id, special: true)
-                case .userDefined: addedById[id] = AddedToken(content: spec.tokens[id], id: id, special: false)
+                case .control, .unknown: addedById[TokenID(id)] = AddedToken(content: spec.tokens[id], id: TokenID(id), special: true)
+                case .userDefined: addedById[TokenID(id)] = AddedToken(content: spec.tokens[id], id: TokenID(id), special: false)
                 default: break
                 }
             }
@@ -93,7 +97,7 @@ public final class Tokenizer: Sendable {
         offsets.reserveCapacity(count + 1)
         var special = [Bool](repeating: false, count: count)
         for id in 0..<count {
-            if let token = addedById[id] {
+            if let token = addedById[TokenID(id)] {
                 bytes.append(contentsOf: token.content.utf8)
                 special[id] = token.special
             } else if types[id] == .byte, let byte = Self.byteTokenValue(spec.tokens[id]) {
@@ -110,7 +114,7 @@ public final class Tokenizer: Sendable {
         var byteTokens = [Int32](repeating: -1, count: 256)
         for byte in 0..<256 {
             if let id = tokenToId[String(ByteLevel.characters[byte])] {
-                byteTokens[byte] = Int32(id)
+                byteTokens[byte] = id
             } else if spec.unknownTokenId == nil {
                 throw TokenizerError.invalid(
                     field: "tokens", expected: "a byte-level token for every byte (or an unknown token)",
@@ -118,7 +122,7 @@ public final class Tokenizer: Sendable {
             }
         }
 
-        var rules: [(left: Int, right: Int, merged: Int)] = []
+        var rules: [(left: TokenID, right: TokenID, merged: TokenID)] = []
         rules.reserveCapacity(spec.merges.count)
         for (rank, merge) in spec.merges.enumerated() {
             rules.append(try Self.parseMerge(merge, rank: rank, tokenToId))
@@ -126,13 +130,13 @@ public final class Tokenizer: Sendable {
 
         var wholePieces: [[UInt8]: Int32] = [:]
         if spec.ignoreMerges {
-            for id in 0..<count where addedById[id] == nil && types[id] == .normal {
+            for id in 0..<count where addedById[TokenID(id)] == nil && types[id] == .normal {
                 let piece = Array(bytes[Int(offsets[id])..<Int(offsets[id + 1])])
                 if wholePieces[piece] == nil { wholePieces[piece] = Int32(id) }
             }
         }
 
-        var stop = Set<Int>(spec.endOfTurnTokenIds)
+        var stop = Set<TokenID>(spec.endOfTurnTokenIds)
         if let eos = spec.eosTokenId { stop.insert(eos) }
         for token in added where token.special && Self.endMarkers.contains(token.content) { stop.insert(token.id) }
 
@@ -166,7 +170,7 @@ public final class Tokenizer: Sendable {
 
     /// "left right" → ids. The split is at the first space after the first character, as
     /// llama.cpp does (byte-level tokens hold no spaces; the first character may be one).
-    static func parseMerge(_ merge: String, rank: Int, _ tokenToId: [String: Int]) throws -> (left: Int, right: Int, merged: Int) {
+    static func parseMerge(_ merge: String, rank: Int, _ tokenToId: [String: TokenID]) throws -> (left: TokenID, right: TokenID, merged: TokenID) {
         let field = "merges[\(rank)]"
         guard !merge.isEmpty, let space = merge.unicodeScalars.dropFirst().firstIndex(of: " ") else {
             throw TokenizerError.invalid(field: field, expected: "\"left right\"", found: "\"\(merge)\"")
@@ -194,19 +198,19 @@ public final class Tokenizer: Sendable {
     // MARK: Vocabulary lookups
 
     /// The vocabulary spelling of `id`, or nil when out of range.
-    public func token(for id: Int) -> String? {
-        tokens.indices.contains(id) ? tokens[id] : nil
+    public func token(for id: TokenID) -> String? {
+        tokens.indices.contains(Int(id)) ? tokens[Int(id)] : nil
     }
 
     /// The id of a token given in vocabulary spelling.
-    public func id(for token: String) -> Int? { tokenToId[token] }
+    public func id(for token: String) -> TokenID? { tokenToId[token] }
 
     /// The bytes `id` decodes to (special tokens: their text), or nil when out of range.
-    public func bytes(for id: Int) -> [UInt8]? {
-        guard tokens.indices.contains(id) else { return nil }
-        return Array(tokenBytes[Int(tokenByteOffsets[id])..<Int(tokenByteOffsets[id + 1])])
+    public func bytes(for id: TokenID) -> [UInt8]? {
+        guard tokens.indices.contains(Int(id)) else { return nil }
+        return Array(tokenBytes[Int(tokenByteOffsets[Int(id)])..<Int(tokenByteOffsets[Int(id) + 1])])
     }
 
     /// Whether `id` is a special (control) token, which `decode(skipSpecialTokens: true)` drops.
-    public func isSpecial(_ id: Int) -> Bool { special.indices.contains(id) && special[id] }
+    public func isSpecial(_ id: TokenID) -> Bool { special.indices.contains(Int(id)) && special[Int(id)] }
 }

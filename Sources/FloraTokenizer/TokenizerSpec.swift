@@ -27,12 +27,12 @@ public struct TokenizerSpec: Sendable {
     public var normalization: Normalization
     /// Look a whole piece up in the vocabulary before merging (llama.cpp / Hugging Face `ignore_merges`).
     public var ignoreMerges: Bool
-    public var bosTokenId: Int?
-    public var eosTokenId: Int?
-    public var padTokenId: Int?
-    public var unknownTokenId: Int?
+    public var bosTokenId: TokenID?
+    public var eosTokenId: TokenID?
+    public var padTokenId: TokenID?
+    public var unknownTokenId: TokenID?
     /// Further ids that end a turn (GGUF `tokenizer.ggml.eot_token_id`, `eom_token_id` …).
-    public var endOfTurnTokenIds: [Int]
+    public var endOfTurnTokenIds: [TokenID]
     /// Whether `encode(_:addSpecialTokens: true)` puts `bosTokenId` first.
     public var addBOS: Bool
     /// The model's Jinja chat template, if it has one.
@@ -46,11 +46,11 @@ public struct TokenizerSpec: Sendable {
         preTokenizer: PreTokenizer = .gpt2,
         normalization: Normalization = .none,
         ignoreMerges: Bool = false,
-        bosTokenId: Int? = nil,
-        eosTokenId: Int? = nil,
-        padTokenId: Int? = nil,
-        unknownTokenId: Int? = nil,
-        endOfTurnTokenIds: [Int] = [],
+        bosTokenId: TokenID? = nil,
+        eosTokenId: TokenID? = nil,
+        padTokenId: TokenID? = nil,
+        unknownTokenId: TokenID? = nil,
+        endOfTurnTokenIds: [TokenID] = [],
         addBOS: Bool = false,
         chatTemplate: String? = nil
     ) {

@@ -48,15 +48,15 @@ struct BPETests {
     func optimisedMatchesReference(length: Int) {
         var rng = SeededGenerator(seed: UInt64(length))
         // Rules over a 4-letter alphabet (ids 0…3), each merged token a new id.
-        var rules: [(left: Int, right: Int, merged: Int)] = []
-        var next = 4
+        var rules: [(left: TokenID, right: TokenID, merged: TokenID)] = []
+        var next: TokenID = 4
         for _ in 0..<60 {
-            rules.append((Int(rng.next() % UInt64(next)), Int(rng.next() % UInt64(next)), next))
+            rules.append((TokenID(rng.next() % UInt64(next)), TokenID(rng.next() % UInt64(next)), next))
             next += 1
         }
         let merges = BPEMerges(rules: rules)
         for _ in 0..<20 {
-            let word = (0..<length).map { _ in Int(rng.next() % 4) }
+            let word = (0..<length).map { _ in TokenID(rng.next() % 4) }
             #expect(merges.merge(word) == merges.mergeReference(word))
         }
     }

@@ -51,14 +51,14 @@ enum TestResources {
 
     struct GoldenCase: Decodable, Sendable, CustomTestStringConvertible {
         var text: String
-        var ids: [Int]
+        var ids: [TokenID]
         var tokens: [String]
         var decoded: String
         var testDescription: String { text.debugDescription }
     }
 
     struct GoldenFile: Decodable {
-        struct Special: Decodable { var bos: String; var eos: String; var bos_id: Int; var eos_id: Int }
+        struct Special: Decodable { var bos: String; var eos: String; var bos_id: TokenID; var eos_id: TokenID }
         var vocab_size: Int
         var special_tokens: Special
         var cases: [GoldenCase]
