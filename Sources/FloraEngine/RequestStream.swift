@@ -39,7 +39,8 @@ struct RequestStream {
         stopStrings = request.parameters.stopStrings.filter { !$0.isEmpty }.map { Array($0.utf8) }
         longestStop = stopStrings.map(\.count).max() ?? 0
         sampler = Sampler(request.parameters)
-        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true)
+        // Generated text continues the prompt: a SentencePiece vocabulary keeps its first space.
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true, continuesText: true)
         self.arrival = arrival
     }
 

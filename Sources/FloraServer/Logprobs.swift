@@ -7,7 +7,8 @@ import FloraTokenizer
 enum Logprobs {
     static func finite(_ value: Float) -> Float { value.isFinite ? value : -9999 }
 
-    static func text(_ token: TokenID, _ tokenizer: Tokenizer) -> String { tokenizer.decode([token]) }
+    /// One token's text as it appears inside the output (a SentencePiece token keeps its space).
+    static func text(_ token: TokenID, _ tokenizer: Tokenizer) -> String { tokenizer.decode([token], continuesText: true) }
 
     /// Completions' shape; `offset` is where the first token's text starts in the choice's text.
     static func completion(_ tokens: [SampledToken], tokenizer: Tokenizer, offset: inout Int) -> CompletionLogprobs {

@@ -29,6 +29,12 @@ public struct BPEMerges: Sendable {
 
     /// Rules in rank order: `rules[k]` has rank `k`. A repeated pair keeps its first (lowest) rank.
     public init(rules: [(left: TokenID, right: TokenID, merged: TokenID)]) {
+        self.init(rankedRules: rules.enumerated().map { ($0.offset, $0.element.left, $0.element.right, $0.element.merged) })
+    }
+
+    /// Rules with explicit ranks (several rules may share one), in ascending rank order. A
+    /// repeated pair keeps its first rule.
+    public init(rankedRules rules: [(rank: Int, left: TokenID, right: TokenID, merged: TokenID)]) {
         var capacity = 16
         while capacity < rules.count * 2 { capacity *= 2 }
         var keys = [UInt64](repeating: Self.empty, count: capacity)
@@ -36,13 +42,13 @@ public struct BPEMerges: Sendable {
         let bits = UInt64(capacity.trailingZeroBitCount)
         let shift = 64 - bits
         var count = 0
-        for (rank, rule) in rules.enumerated() {
+        for rule in rules {
             let key = Self.key(rule.left, rule.right)
             var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
             while keys[slot] != Self.empty && keys[slot] != key { slot = (slot + 1) & (capacity - 1) }
             if keys[slot] == key { continue }
             keys[slot] = key
-            values[slot] = UInt64(rank) << 32 | UInt64(UInt32(truncatingIfNeeded: rule.merged))
+            values[slot] = UInt64(rule.rank) << 32 | UInt64(UInt32(truncatingIfNeeded: rule.merged))
             count += 1
         }
         self.keys = keys

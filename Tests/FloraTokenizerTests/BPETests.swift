@@ -77,11 +77,9 @@ struct BPETests {
     func unsupportedGGUF() {
         let tokens = (0..<256).map { String(ByteLevel.characters[$0]) }
         let build = { (model: String, pre: String?, merges: [String]?, types: [Int]?) in
-            try Tokenizer.fromGGUFMetadata(model: model, pre: pre, tokens: tokens, merges: merges, tokenTypes: types,
-                                           bosTokenId: nil, eosTokenId: nil, paddingTokenId: nil, unknownTokenId: nil,
-                                           addBOSToken: nil, chatTemplate: nil)
+            try Tokenizer(gguf: GGUFTokenizerMetadata(source: "m.gguf", model: model, pre: pre, tokens: tokens, tokenTypes: types, merges: merges))
         }
-        #expect { try build("llama", nil, [], nil) } throws: { "\($0)".contains("\"llama\"") }
+        #expect { try build("bert", nil, [], nil) } throws: { "\($0)".contains("\"bert\"") && "\($0)".contains("m.gguf") }
         #expect { try build("gpt2", "mystery", [], nil) } throws: { "\($0)".contains("mystery") }
         #expect { try build("gpt2", nil, nil, nil) } throws: { "\($0)".contains("tokenizer.ggml.merges") }
         #expect { try build("gpt2", nil, [], [1, 1]) } throws: { "\($0)".contains("token_type") }
