@@ -131,11 +131,31 @@ struct SentencePieceFixtureTests {
         }
     }
 
+    @Test("The Unigram tokenizer.json gives tokenizers' ids and decodes and streams to its decoder's text", arguments: Fixtures.cases)
+    func unigram(_ c: Fixtures.Case) throws {
+        let tokenizer = try Fixtures.unigramJSON.get()
+        #expect(tokenizer.encode(c.text) == c.tokenizers_unigram)
+        let whole = c.tokenizers_unigram_decoded ?? c.text
+        #expect(tokenizer.decode(c.tokenizers_unigram) == whole)
+        #expect(tokenizer.decode(c.tokenizers_unigram, skipSpecialTokens: true) == c.tokenizers_unigram_decoded_skip ?? whole)
+        var stream = StreamingDetokenizer(tokenizer: tokenizer)
+        #expect(c.tokenizers_unigram.map { stream.append($0) }.joined() + stream.finish() == whole)
+    }
+
+    @Test("The Unigram file is read as Unigram with byte fallback, Metaspace and the Metaspace decoder")
+    func unigramVocabulary() throws {
+        let tokenizer = try Fixtures.unigramJSON.get()
+        #expect(tokenizer.model == .unigram)
+        #expect(tokenizer.vocabularySize == 1000 && tokenizer.unknownTokenId == 0)
+        #expect(tokenizer.metaspace == Metaspace(prependScheme: .always, split: true))
+        #expect(tokenizer.decoder == .sentencePiece(SentencePieceDecoding(byteFallback: true, stripLeadingSpaces: 0, dropReplacementInFirstToken: true)))
+    }
+
     @Test("A 100 KB text round-trips through every file")
     func largeText() throws {
         let text = SampleText.make(bytes: 100_000)
         for (name, tokenizer) in [("GGUF", try Fixtures.gguf.get()), ("tokenizer.json", try Fixtures.metaspaceJSON.get()),
-                                  ("legacy tokenizer.json", try Fixtures.legacyJSON.get())] {
+                                  ("legacy tokenizer.json", try Fixtures.legacyJSON.get()), ("Unigram tokenizer.json", try Fixtures.unigramJSON.get())] {
             let start = Date()
             let ids = tokenizer.encode(text)
             let seconds = Date().timeIntervalSince(start)

@@ -29,6 +29,10 @@ enum SentencePieceFixtures {
         var tokenizers_legacy_decoded: String?
         var tokenizers_legacy_decoded_skip: String?
         var sentencepiece_own_decode: String?
+        /// The Unigram vocabulary's ids and its decoder's texts.
+        var tokenizers_unigram: [TokenID]
+        var tokenizers_unigram_decoded: String?
+        var tokenizers_unigram_decoded_skip: String?
 
         var testDescription: String { text.count > 60 ? String(text.prefix(60)).debugDescription + "…" : text.debugDescription }
 
@@ -78,7 +82,7 @@ enum SentencePieceFixtures {
     /// The cases, or one impossible case when the file cannot be read (so that the tests fail
     /// with the read error rather than run zero cases).
     static var cases: [Case] {
-        (try? file.get().cases) ?? [Case(text: "<cases.json missing>", sentencepiece: [-1])]
+        (try? file.get().cases) ?? [Case(text: "<cases.json missing>", sentencepiece: [-1], tokenizers_unigram: [-1])]
     }
 
     /// The GGUF's tokenizer metadata, read as ModelLoader reads it.
@@ -115,4 +119,9 @@ enum SentencePieceFixtures {
     static let metaspaceJSON: Result<Tokenizer, any Error> = Result { try json("tokenizer.json") }
     /// Llama 2's shape: Prepend + Replace normalizers, BOS from the post-processor.
     static let legacyJSON: Result<Tokenizer, any Error> = Result { try json("tokenizer-legacy.json") }
+    /// Another vocabulary: Unigram behind Metaspace (always, split), decoder ByteFallback + Metaspace.
+    static let unigramJSON: Result<Tokenizer, any Error> = Result {
+        let path = directory + "/tokenizer-unigram.json"
+        return try Tokenizer(tokenizerJSON: Data(contentsOf: URL(fileURLWithPath: path)), tokenizerConfigJSON: nil, source: path)
+    }
 }
