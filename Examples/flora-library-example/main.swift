@@ -22,7 +22,7 @@ try await engine.registerAdapter(name: "mine", path: arguments[2])
 
 let prompt = arguments.count == 4 ? arguments[3] : "Write a haiku about the sea."
 let message = ChatMessage(role: "user", content: prompt)
-let tokens = try loaded.tokenizer.encodeChat(messages: [message], addGenerationPrompt: true).map(Int32.init)
+let tokens = try loaded.tokenizer.encodeChat(messages: [message], addGenerationPrompt: true)
 let parameters = SamplingParameters(maxTokens: 48)  // greedy; stops at the model's end token
 // Both requests are in flight before either is read, so the engine runs them in one batch.
 let runs: [(label: String, adapter: String?)] = [("mine", "mine"), ("base", nil)]

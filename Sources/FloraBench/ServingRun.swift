@@ -80,8 +80,7 @@ public struct ServingHarness: Sendable {
         }
         self.model = model
         promptTokenIds = Workload.ordinaryTokenIds(of: tokenizer)
-        // Decoding needs only the vocabulary: no merges, no added tokens, no end of sequence.
-        self.tokenizer = try Tokenizer(TokenizerSpec(tokens: tokenizer.tokens, merges: [], unknownTokenId: tokenizer.unknownTokenId))
+        self.tokenizer = tokenizer.ignoringStopTokens()
     }
 
     /// Runs `workload` on a fresh engine. `adapterPaths[i]` is the folder of pool adapter `i`

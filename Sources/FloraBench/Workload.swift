@@ -154,7 +154,7 @@ public struct Workload: Sendable, Equatable {
     /// Ids of a tokenizer's ordinary tokens: no added, special or stop tokens.
     public static func ordinaryTokenIds(of tokenizer: Tokenizer) -> [Int32] {
         let excluded = Set(tokenizer.addedTokens.map(\.id)).union(tokenizer.stopTokenIds)
-        return (0..<tokenizer.vocabularySize).filter { !excluded.contains($0) }.map(Int32.init)
+        return (0..<TokenID(tokenizer.vocabularySize)).filter { !excluded.contains($0) }
     }
 
     public var promptTokenCount: Int { requests.reduce(0) { $0 + $1.promptTokens.count } }

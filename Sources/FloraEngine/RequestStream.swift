@@ -35,11 +35,12 @@ struct RequestStream {
         promptTokenCount = request.promptTokens.count
         adapterName = request.adapterName
         self.maxTokens = maxTokens
-        stopTokens = Set(tokenizer.stopTokenIds.map(Int32.init)).union(request.parameters.stopTokenIds)
+        stopTokens = tokenizer.stopTokenIds.union(request.parameters.stopTokenIds)
         stopStrings = request.parameters.stopStrings.filter { !$0.isEmpty }.map { Array($0.utf8) }
         longestStop = stopStrings.map(\.count).max() ?? 0
         sampler = Sampler(request.parameters)
-        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true)
+        // Generated text continues the prompt: a SentencePiece vocabulary keeps its first space.
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true, continuesText: true)
         self.arrival = arrival
     }
 
@@ -53,7 +54,7 @@ struct RequestStream {
             return output([sampled], upTo: stopStringStart(after: sentCount) ?? text.count, finish: .stop)
         }
         let searchFrom = max(sentCount, text.count - max(longestStop - 1, 0))
-        text += Array(detokenizer.append(Int(sampled.token)).utf8)
+        text += Array(detokenizer.append(sampled.token).utf8)
         if let cut = stopStringStart(after: searchFrom) {
             return output([sampled], upTo: cut, finish: .stop)
         }

@@ -39,9 +39,12 @@ public enum ModelLoader {
             guard let tokenizerPath = folder.tokenizerPath else {
                 throw ModelError.invalidConfig(source: path, detail: "the folder has no tokenizer.json")
             }
+            // Byte-level BPE or a SentencePiece vocabulary (BPE with byte fallback, Unigram), as
+            // the file's model and components say.
             let tokenizer = try Tokenizer(
                 tokenizerJSON: try Data(contentsOf: URL(fileURLWithPath: tokenizerPath)),
-                tokenizerConfigJSON: try folder.tokenizerConfigPath.map { try Data(contentsOf: URL(fileURLWithPath: $0)) })
+                tokenizerConfigJSON: try folder.tokenizerConfigPath.map { try Data(contentsOf: URL(fileURLWithPath: $0)) },
+                source: tokenizerPath)
             let model = loadWeights ? try LlamaModel(config: config, weights: HFWeightSource(folder: folder)) : nil
             return LoadedModel(model: model, config: config, tokenizer: tokenizer, name: name, path: path)
         }
@@ -54,14 +57,17 @@ public enum ModelLoader {
 }
 
 extension Tokenizer {
-    /// The tokenizer a GGUF file describes in its `tokenizer.*` metadata.
+    /// The tokenizer a GGUF file describes in its `tokenizer.*` metadata: byte-level BPE for
+    /// `tokenizer.ggml.model = "gpt2"`, SentencePiece BPE for "llama".
     public static func gguf(_ file: GGUFFile) throws -> Tokenizer {
-        try Tokenizer.fromGGUFMetadata(
+        try Tokenizer(gguf: GGUFTokenizerMetadata(
+            source: file.path,
             model: try file.string("tokenizer.ggml.model"),
             pre: try file.optionalString("tokenizer.ggml.pre"),
             tokens: try file.stringArray("tokenizer.ggml.tokens"),
-            merges: try file.optionalStringArray("tokenizer.ggml.merges"),
+            scores: try file.optionalFloatArray("tokenizer.ggml.scores"),
             tokenTypes: try file.optionalIntArray("tokenizer.ggml.token_type"),
+            merges: try file.optionalStringArray("tokenizer.ggml.merges"),
             bosTokenId: try file.optionalInt("tokenizer.ggml.bos_token_id"),
             eosTokenId: try file.optionalInt("tokenizer.ggml.eos_token_id"),
             paddingTokenId: try file.optionalInt("tokenizer.ggml.padding_token_id"),
@@ -69,6 +75,8 @@ extension Tokenizer {
             eotTokenId: try file.optionalInt("tokenizer.ggml.eot_token_id"),
             eomTokenId: try file.optionalInt("tokenizer.ggml.eom_token_id"),
             addBOSToken: try file.optionalBool("tokenizer.ggml.add_bos_token"),
-            chatTemplate: try file.optionalString("tokenizer.chat_template"))
+            addEOSToken: try file.optionalBool("tokenizer.ggml.add_eos_token"),
+            addSpacePrefix: try file.optionalBool("tokenizer.ggml.add_space_prefix"),
+            chatTemplate: try file.optionalString("tokenizer.chat_template")))
     }
 }

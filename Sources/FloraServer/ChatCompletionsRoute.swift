@@ -29,11 +29,11 @@ extension FloraAPI {
     }
 
     /// The conversation rendered by the model's template (with the assistant's turn opened) and encoded.
-    func chatPromptTokens(_ messages: [ChatMessageInput]) throws -> [Int32] {
+    func chatPromptTokens(_ messages: [ChatMessageInput]) throws -> [TokenID] {
         guard !messages.isEmpty else { throw APIError.badRequest("messages must hold at least one message", param: "messages") }
         do {
             let chat = messages.map { ChatMessage(role: $0.role, content: $0.content) }
-            return try tokenizer.encodeChat(messages: chat, addGenerationPrompt: true).map { Int32($0) }
+            return try tokenizer.encodeChat(messages: chat, addGenerationPrompt: true)
         } catch {
             throw APIError.badRequest("the model's chat template refused the messages: \(error)", param: "messages")
         }

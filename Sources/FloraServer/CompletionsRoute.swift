@@ -1,6 +1,7 @@
 // POST /v1/completions (OpenAI's legacy completions, with vLLM's extensions).
 
 import FloraEngine
+import FloraTokenizer
 import Hummingbird
 
 extension FloraAPI {
@@ -15,7 +16,7 @@ extension FloraAPI {
         let requests = try sampling.engineRequests(prompts: prompts, adapter: adapter, maxModelLength: maxModelLength, vocabularySize: vocabularySize)
         let render = CompletionRenderer(
             id: Self.newID("cmpl-"), created: Self.now, model: modelName(body.model), tokenizer: tokenizer,
-            echoes: body.echo == true ? prompts.map { tokenizer.decode($0.map(Int.init)) } : nil,
+            echoes: body.echo == true ? prompts.map { tokenizer.decode($0) } : nil,
             choicesPerPrompt: try sampling.choiceCount(), logprobs: body.logprobs != nil)
         let generation = await Generation.start(engine: engine, requests: requests, channel: context.channel)
         if body.stream == true {
@@ -27,23 +28,23 @@ extension FloraAPI {
 
     /// The prompts as token ids: text is encoded (with BOS where the model wants one), ids are
     /// checked against the vocabulary.
-    func promptTokens(_ prompt: PromptInput) throws -> [[Int32]] {
-        let lists: [[Int]]
+    func promptTokens(_ prompt: PromptInput) throws -> [[TokenID]] {
+        let count: Int
         switch prompt {
-        case .text(let text): lists = [tokenizer.encode(text, addSpecialTokens: true)]
-        case .texts(let texts): lists = texts.map { tokenizer.encode($0, addSpecialTokens: true) }
-        case .tokens(let tokens): lists = [tokens]
-        case .tokenLists(let tokenLists): lists = tokenLists
+        case .text: count = 1
+        case .texts(let texts): count = texts.count
+        case .tokens: count = 1
+        case .tokenLists(let tokenLists): count = tokenLists.count
         }
-        guard !lists.isEmpty else { throw APIError.badRequest("the prompt list is empty", param: "prompt") }
-        guard lists.count <= SamplingRequest.maxChoices else {
-            throw APIError.badRequest("at most \(SamplingRequest.maxChoices) prompts per request, got \(lists.count)", param: "prompt")
+        guard count > 0 else { throw APIError.badRequest("the prompt list is empty", param: "prompt") }
+        guard count <= SamplingRequest.maxChoices else {
+            throw APIError.badRequest("at most \(SamplingRequest.maxChoices) prompts per request, got \(count)", param: "prompt")
         }
-        for tokens in lists {
-            if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {
-                throw APIError.badRequest("token id \(bad) is outside the vocabulary of \(vocabularySize)", param: "prompt")
-            }
+        switch prompt {
+        case .text(let text): return [tokenizer.encode(text, addSpecialTokens: true)]
+        case .texts(let texts): return texts.map { tokenizer.encode($0, addSpecialTokens: true) }
+        case .tokens(let tokens): return [try TokenIDs.validated(tokens, vocabularySize: vocabularySize, param: "prompt")]
+        case .tokenLists(let lists): return try lists.map { try TokenIDs.validated($0, vocabularySize: vocabularySize, param: "prompt") }
         }
-        return lists.map { $0.map { Int32($0) } }
     }
 }

@@ -7,7 +7,8 @@ import FloraTokenizer
 enum Logprobs {
     static func finite(_ value: Float) -> Float { value.isFinite ? value : -9999 }
 
-    static func text(_ token: Int32, _ tokenizer: Tokenizer) -> String { tokenizer.decode([Int(token)]) }
+    /// One token's text as it appears inside the output (a SentencePiece token keeps its space).
+    static func text(_ token: TokenID, _ tokenizer: Tokenizer) -> String { tokenizer.decode([token], continuesText: true) }
 
     /// Completions' shape; `offset` is where the first token's text starts in the choice's text.
     static func completion(_ tokens: [SampledToken], tokenizer: Tokenizer, offset: inout Int) -> CompletionLogprobs {
@@ -29,9 +30,9 @@ enum Logprobs {
         ChatLogprobs(content: tokens.map { sampled in
             ChatLogprobs.Entry(
                 token: text(sampled.token, tokenizer), logprob: finite(sampled.logprob),
-                bytes: tokenizer.bytes(for: Int(sampled.token)) ?? [],
+                bytes: tokenizer.bytes(for: sampled.token) ?? [],
                 topLogprobs: sampled.top.map {
-                    ChatLogprobs.Alternative(token: text($0.token, tokenizer), logprob: finite($0.logprob), bytes: tokenizer.bytes(for: Int($0.token)) ?? [])
+                    ChatLogprobs.Alternative(token: text($0.token, tokenizer), logprob: finite($0.logprob), bytes: tokenizer.bytes(for: $0.token) ?? [])
                 })
         })
     }

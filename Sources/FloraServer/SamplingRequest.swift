@@ -3,6 +3,7 @@
 // fit), and the engine requests, one per prompt and choice.
 
 import FloraEngine
+import FloraTokenizer
 
 struct SamplingRequest: Sendable {
     var maxTokens: Int?
@@ -73,16 +74,13 @@ struct SamplingRequest: Sendable {
         if let long = stopStrings.first(where: { $0.count > Self.maxStopStringLength }) {
             throw APIError.badRequest("a stop string may have at most \(Self.maxStopStringLength) characters, got \(long.count)", param: "stop")
         }
-        let stopTokens = stopTokenIds ?? []
-        if let bad = stopTokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {
-            throw APIError.badRequest("stop_token_ids: token id \(bad) is outside the vocabulary of \(vocabularySize)", param: "stop_token_ids")
-        }
+        let stopTokens = try TokenIDs.validated(stopTokenIds ?? [], vocabularySize: vocabularySize, param: "stop_token_ids")
         // vLLM spells "no top-k" as -1; the engine as 0.
         let topK = topK.map { $0 == -1 ? 0 : $0 } ?? 0
         let parameters = SamplingParameters(
             temperature: Float(temperature ?? 1), topK: topK, topP: Float(topP ?? 1),
             seed: seed.map { UInt64(bitPattern: $0) }, maxTokens: maxTokens, logprobs: logprobs,
-            stopTokenIds: stopTokens.map { Int32($0) }, stopStrings: stopStrings)
+            stopTokenIds: stopTokens, stopStrings: stopStrings)
         do {
             try parameters.validate()
         } catch {
@@ -106,5 +104,17 @@ extension ChatCompletionRequest {
             maxTokens: (maxCompletionTokens ?? maxTokens)?.value, temperature: temperature, topP: topP, topK: topK?.value, seed: seed?.value,
             stop: stop, stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs == true ? (topLogprobs?.value ?? 0) : 0,
             promptField: "messages", maxTokensField: maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens")
+    }
+}
+
+/// Token ids a client sends as JSON numbers: each must name a token of the vocabulary, which
+/// also makes it fit a `TokenID`.
+enum TokenIDs {
+    static func validated(_ values: [Int], vocabularySize: Int, param: String) throws -> [TokenID] {
+        if let bad = values.first(where: { $0 < 0 || $0 >= vocabularySize }) {
+            let prefix = param == "prompt" || param == "tokens" ? "" : "\(param): "
+            throw APIError.badRequest("\(prefix)token id \(bad) is outside the vocabulary of \(vocabularySize)", param: param)
+        }
+        return values.map { TokenID($0) }
     }
 }

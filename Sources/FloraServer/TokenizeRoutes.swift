@@ -1,5 +1,6 @@
 // POST /tokenize and /detokenize (vLLM's extension routes).
 
+import FloraTokenizer
 import Hummingbird
 
 struct TokenizeRequest: Decodable, Sendable {
@@ -13,7 +14,7 @@ struct TokenizeRequest: Decodable, Sendable {
 struct TokenizeResponse: Encodable, Sendable {
     var count: Int
     var maxModelLen: Int
-    var tokens: [Int]
+    var tokens: [TokenID]
     enum CodingKeys: String, CodingKey { case count, tokens, maxModelLen = "max_model_len" }
 }
 
@@ -30,10 +31,10 @@ extension FloraAPI {
     func tokenize(_ request: Request, context: FloraRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(TokenizeRequest.self, limit: configuration.maxBodyBytes)
         _ = try await adapter(forModel: body.model)
-        let tokens: [Int]
+        let tokens: [TokenID]
         switch (body.prompt, body.messages) {
         case (let prompt?, nil): tokens = tokenizer.encode(prompt, addSpecialTokens: body.addSpecialTokens ?? true)
-        case (nil, let messages?): tokens = try chatPromptTokens(messages).map(Int.init)
+        case (nil, let messages?): tokens = try chatPromptTokens(messages)
         default: throw APIError.badRequest("give exactly one of 'prompt' (a string) or 'messages'", param: "prompt")
         }
         return JSONOutput.response(TokenizeResponse(count: tokens.count, maxModelLen: maxModelLength, tokens: tokens))
@@ -42,10 +43,7 @@ extension FloraAPI {
     func detokenize(_ request: Request, context: FloraRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(DetokenizeRequest.self, limit: configuration.maxBodyBytes)
         _ = try await adapter(forModel: body.model)
-        let tokens = body.tokens.map(\.value)
-        if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {
-            throw APIError.badRequest("token id \(bad) is outside the vocabulary of \(vocabularySize)", param: "tokens")
-        }
+        let tokens = try TokenIDs.validated(body.tokens.map(\.value), vocabularySize: vocabularySize, param: "tokens")
         return JSONOutput.response(DetokenizeResponse(prompt: tokenizer.decode(tokens)))
     }
 }

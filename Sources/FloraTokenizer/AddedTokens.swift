@@ -7,7 +7,7 @@
 /// A token matched whole in the text rather than built by merges.
 public struct AddedToken: Sendable, Equatable {
     public var content: String
-    public var id: Int
+    public var id: TokenID
     /// Control tokens (`<|im_start|>` …): parsed only when asked, skippable when decoding.
     public var special: Bool
     /// Hugging Face flags: swallow the whitespace on the left / right of the token; match only
@@ -16,7 +16,7 @@ public struct AddedToken: Sendable, Equatable {
     public var rstrip: Bool
     public var singleWord: Bool
 
-    public init(content: String, id: Int, special: Bool, lstrip: Bool = false, rstrip: Bool = false, singleWord: Bool = false) {
+    public init(content: String, id: TokenID, special: Bool, lstrip: Bool = false, rstrip: Bool = false, singleWord: Bool = false) {
         self.content = content
         self.id = id
         self.special = special
@@ -29,7 +29,7 @@ public struct AddedToken: Sendable, Equatable {
 /// A piece of the text: plain text to pre-tokenize, or one added token.
 enum TextSegment {
     case text(Range<Int>)
-    case token(Int)
+    case token(TokenID)
 }
 
 /// A trie over the Unicode scalars of the added tokens.

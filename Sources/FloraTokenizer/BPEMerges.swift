@@ -28,7 +28,13 @@ public struct BPEMerges: Sendable {
     static let heapThreshold = 128
 
     /// Rules in rank order: `rules[k]` has rank `k`. A repeated pair keeps its first (lowest) rank.
-    public init(rules: [(left: Int, right: Int, merged: Int)]) {
+    public init(rules: [(left: TokenID, right: TokenID, merged: TokenID)]) {
+        self.init(rankedRules: rules.enumerated().map { ($0.offset, $0.element.left, $0.element.right, $0.element.merged) })
+    }
+
+    /// Rules with explicit ranks (several rules may share one), in ascending rank order. A
+    /// repeated pair keeps its first rule.
+    public init(rankedRules rules: [(rank: Int, left: TokenID, right: TokenID, merged: TokenID)]) {
         var capacity = 16
         while capacity < rules.count * 2 { capacity *= 2 }
         var keys = [UInt64](repeating: Self.empty, count: capacity)
@@ -36,13 +42,13 @@ public struct BPEMerges: Sendable {
         let bits = UInt64(capacity.trailingZeroBitCount)
         let shift = 64 - bits
         var count = 0
-        for (rank, rule) in rules.enumerated() {
-            let key = Self.key(Int32(truncatingIfNeeded: rule.left), Int32(truncatingIfNeeded: rule.right))
+        for rule in rules {
+            let key = Self.key(rule.left, rule.right)
             var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
             while keys[slot] != Self.empty && keys[slot] != key { slot = (slot + 1) & (capacity - 1) }
             if keys[slot] == key { continue }
             keys[slot] = key
-            values[slot] = UInt64(rank) << 32 | UInt64(UInt32(truncatingIfNeeded: rule.merged))
+            values[slot] = UInt64(rule.rank) << 32 | UInt64(UInt32(truncatingIfNeeded: rule.merged))
             count += 1
         }
         self.keys = keys
@@ -71,26 +77,26 @@ public struct BPEMerges: Sendable {
     }
 
     /// The rank and result of merging `left` then `right`, or nil when no rule joins them.
-    public func rule(left: Int, right: Int) -> (rank: Int, merged: Int)? {
-        let packed = packedRule(Int32(truncatingIfNeeded: left), Int32(truncatingIfNeeded: right))
+    public func rule(left: TokenID, right: TokenID) -> (rank: Int, merged: TokenID)? {
+        let packed = packedRule(left, right)
         if packed == UInt64.max { return nil }
-        return (Int(packed >> 32), Int(UInt32(truncatingIfNeeded: packed)))
+        return (Int(packed >> 32), TokenID(bitPattern: UInt32(truncatingIfNeeded: packed)))
     }
 
     /// Merges a word given as the ids of its initial symbols.
-    public func merge(_ symbols: [Int]) -> [Int] {
-        var word = symbols.map { Int32(truncatingIfNeeded: $0) }
+    public func merge(_ symbols: [TokenID]) -> [TokenID] {
+        var word = symbols
         var scratch = BPEScratch()
         merge(&word, scratch: &scratch)
-        return word.map { Int($0) }
+        return word
     }
 
     /// The plain-loop definition of merging (see the type's documentation); kept as the
     /// reference the optimised paths are tested against.
-    public func mergeReference(_ symbols: [Int]) -> [Int] {
+    public func mergeReference(_ symbols: [TokenID]) -> [TokenID] {
         var word = symbols
         while word.count > 1 {
-            var best: (rank: Int, index: Int, merged: Int)? = nil
+            var best: (rank: Int, index: Int, merged: TokenID)? = nil
             for i in 0..<(word.count - 1) {
                 if let found = rule(left: word[i], right: word[i + 1]), best == nil || found.rank < best!.rank {
                     best = (found.rank, i, found.merged)

@@ -54,7 +54,7 @@ extension Tokenizer {
 
     /// The token ids of the chat prompt: `applyChatTemplate`, then `encode` with special tokens parsed.
     public func encodeChat(messages: [ChatMessage], addGenerationPrompt: Bool,
-                           extraContext: [String: JinjaValue] = [:]) throws -> [Int] {
+                           extraContext: [String: JinjaValue] = [:]) throws -> [TokenID] {
         encode(try applyChatTemplate(messages: messages, addGenerationPrompt: addGenerationPrompt, extraContext: extraContext))
     }
 

@@ -25,7 +25,8 @@ public struct PreTokenizer: Sendable, Equatable, CustomStringConvertible {
     public static let qwen2 = PreTokenizer(steps: [.pattern(.qwen2)])
 
     public var description: String {
-        steps.map { step in
+        if steps.isEmpty { return "none" }
+        return steps.map { step in
             switch step {
             case .digits(let individually): individually ? "digits(individually)" : "digits"
             case .pattern(let pattern): "split(\(pattern.rawValue))"
@@ -52,7 +53,7 @@ public struct PreTokenizer: Sendable, Equatable, CustomStringConvertible {
             return (.qwen2, false)
         default:
             throw TokenizerError.unsupported(
-                what: "GGUF pre-tokenizer `tokenizer.ggml.pre` = \"\(name)\"",
+                item: "tokenizer.ggml.pre", found: "\"\(name)\"",
                 supported: "gpt2/default family, smollm/starcoder/refact/command-r/codeshell/exaone/minerva-7b, "
                     + "llama3/llama-bpe/llama-v3/falcon3/dbrx/smaug-bpe, qwen2/stablelm2/deepseek-r1-qwen/megrez")
         }

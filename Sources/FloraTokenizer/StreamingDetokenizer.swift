@@ -1,22 +1,29 @@
 // Incremental decoding for streamed generation. A token may end inside a UTF-8 character
-// (byte-level BPE splits emoji and CJK across tokens), so the bytes of an unfinished character
-// are held back until the next token completes them. Concatenating every `append` result and
-// `finish()` gives exactly `tokenizer.decode(ids)`.
+// (byte-level BPE and byte-fallback tokens split emoji and CJK across tokens), so the bytes of an
+// unfinished character are held back until the next token completes them; a SentencePiece
+// vocabulary's leading space is dropped once, at the start of a text — not when the stream
+// continues a prompt, as generated text does (llama.cpp, vLLM and transformers' streamers keep
+// it too). Concatenating every `append` result and `finish()` gives exactly
+// `tokenizer.decode(ids, continuesText:)`.
 
 public struct StreamingDetokenizer: Sendable {
     public let tokenizer: Tokenizer
     public let skipSpecialTokens: Bool
-    /// Bytes received but not yet emitted: at most the first 1–3 bytes of one character.
+    /// Bytes decoded but not yet emitted: at most the first 1–3 bytes of one character.
     private var pending: [UInt8] = []
+    /// The decoder's own state (byte-fallback bytes, leading spaces still to strip).
+    private var state: DecodeState
 
-    public init(tokenizer: Tokenizer, skipSpecialTokens: Bool = false) {
+    /// - Parameter continuesText: the tokens continue a text already written (a prompt).
+    public init(tokenizer: Tokenizer, skipSpecialTokens: Bool = false, continuesText: Bool = false) {
         self.tokenizer = tokenizer
         self.skipSpecialTokens = skipSpecialTokens
+        self.state = DecodeState(tokenizer.decoder, continuesText: continuesText)
     }
 
     /// The text that `id` completes (possibly empty).
-    public mutating func append(_ id: Int) -> String {
-        tokenizer.appendBytes(of: id, skipSpecialTokens: skipSpecialTokens, to: &pending)
+    public mutating func append(_ id: TokenID) -> String {
+        tokenizer.appendDecoded(id, skipSpecialTokens: skipSpecialTokens, state: &state, to: &pending)
         let cut = Self.completePrefixLength(pending)
         if cut == 0 { return "" }
         let text = String(decoding: pending[..<cut], as: UTF8.self)
@@ -26,12 +33,13 @@ public struct StreamingDetokenizer: Sendable {
 
     /// The rest: an unfinished character at the end becomes U+FFFD, as `decode` would write it.
     public mutating func finish() -> String {
+        tokenizer.finishDecoding(&state, to: &pending)
         defer { pending.removeAll() }
         return String(decoding: pending, as: UTF8.self)
     }
 
     /// Whether bytes are held back waiting for the rest of a character.
-    public var hasPendingBytes: Bool { !pending.isEmpty }
+    public var hasPendingBytes: Bool { !pending.isEmpty || !state.pendingBytes.isEmpty }
 
     /// Length of the longest prefix after which UTF-8 decoding cannot change, whatever bytes
     /// follow: everything except a trailing sequence that is a valid but incomplete character.

@@ -1,7 +1,6 @@
-// Encoding: added tokens first, then per plain-text segment normalization, pre-tokenization,
-// the piece's UTF-8 bytes as one-byte tokens, and merges.
-
-import Foundation
+// Encoding, stage by stage as Hugging Face `tokenizers` runs them: added tokens are found in the
+// raw text first; each piece of text between them is normalized, passed through Metaspace, cut
+// by the pre-tokenizer, and each resulting piece is encoded by the model.
 
 extension Tokenizer {
     /// Token ids of `text`.
@@ -9,9 +8,9 @@ extension Tokenizer {
     ///   - parseSpecialTokens: recognise special tokens (`<|im_start|>` …) written in the text;
     ///     when false they are encoded as the plain text they are.
     ///   - addSpecialTokens: put `bosTokenId` first when the model asks for it (`addBOS`) and the
-    ///     text does not already start with it.
-    public func encode(_ text: String, parseSpecialTokens: Bool = true, addSpecialTokens: Bool = false) -> [Int] {
-        var ids: [Int] = []
+    ///     text does not already start with it, and `eosTokenId` last when it asks for that (`addEOS`).
+    public func encode(_ text: String, parseSpecialTokens: Bool = true, addSpecialTokens: Bool = false) -> [TokenID] {
+        var ids: [TokenID] = []
         ids.reserveCapacity(text.utf8.count / 3 + 1)
         let classified = ClassifiedText(text)
         var scratch = EncodeScratch()
@@ -20,72 +19,40 @@ extension Tokenizer {
             case .token(let id):
                 ids.append(id)
             case .text(let range):
-                if normalization == .nfc {
-                    var view = String.UnicodeScalarView()
-                    view.append(contentsOf: classified.scalars[range])
-                    let normalized = ClassifiedText(String(view).precomposedStringWithCanonicalMapping)
-                    encodePlain(normalized, 0..<normalized.scalars.count, into: &ids, scratch: &scratch)
-                } else {
-                    encodePlain(classified, range, into: &ids, scratch: &scratch)
-                }
+                encodeText(classified, range, into: &ids, scratch: &scratch)
             }
         }
         if addSpecialTokens, addBOS, let bos = bosTokenId, ids.first != bos { ids.insert(bos, at: 0) }
+        if addSpecialTokens, addEOS, let eos = eosTokenId { ids.append(eos) }
         return ids
     }
 
-    private func encodePlain(_ text: ClassifiedText, _ range: Range<Int>, into ids: inout [Int], scratch: inout EncodeScratch) {
-        preTokenizer.forEachPiece(text, range) { piece in
-            encodePiece(text.scalars[piece], into: &ids, scratch: &scratch)
-        }
-    }
-
-    private func encodePiece(_ scalars: ArraySlice<Unicode.Scalar>, into ids: inout [Int], scratch: inout EncodeScratch) {
-        scratch.bytes.removeAll(keepingCapacity: true)
-        for scalar in scalars { appendUTF8(scalar, to: &scratch.bytes) }
-        if ignoreMerges, let id = wholePieces[scratch.bytes] {
-            ids.append(Int(id))
+    /// One piece of text between added tokens.
+    private func encodeText(_ text: ClassifiedText, _ range: Range<Int>, into ids: inout [TokenID], scratch: inout EncodeScratch) {
+        guard !normalizer.isEmpty || metaspace != nil else {
+            // The text as written: the pre-tokenizer works on it in place.
+            preTokenizer.forEachPiece(text, range) { piece in encoder.encode(text.scalars[piece], into: &ids, scratch: &scratch) }
             return
         }
-        scratch.word.removeAll(keepingCapacity: true)
-        for byte in scratch.bytes {
-            let id = byteTokens[Int(byte)]
-            if id >= 0 {
-                scratch.word.append(id)
-            } else if let unknown = unknownTokenId {
-                // Hugging Face fuses runs of unknown symbols into one.
-                if scratch.word.last != Int32(unknown) { scratch.word.append(Int32(unknown)) }
-            }
-        }
-        merges.merge(&scratch.word, scratch: &scratch.bpe)
-        for id in scratch.word { ids.append(Int(id)) }
-    }
-
-    @inline(__always)
-    private func appendUTF8(_ scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
-        let value = scalar.value
-        switch value {
-        case 0..<0x80:
-            bytes.append(UInt8(value))
-        case 0x80..<0x800:
-            bytes.append(UInt8(0xC0 | value >> 6))
-            bytes.append(UInt8(0x80 | value & 0x3F))
-        case 0x800..<0x10000:
-            bytes.append(UInt8(0xE0 | value >> 12))
-            bytes.append(UInt8(0x80 | value >> 6 & 0x3F))
-            bytes.append(UInt8(0x80 | value & 0x3F))
-        default:
-            bytes.append(UInt8(0xF0 | value >> 18))
-            bytes.append(UInt8(0x80 | value >> 12 & 0x3F))
-            bytes.append(UInt8(0x80 | value >> 6 & 0x3F))
-            bytes.append(UInt8(0x80 | value & 0x3F))
+        var normalized = normalizer.apply(text.scalars[range])
+        if let metaspace {
+            metaspace.apply(&normalized, startsInput: range.lowerBound == 0)
+            metaspace.forEachPiece(normalized) { piece in encodePieces(normalized, piece, into: &ids, scratch: &scratch) }
+        } else {
+            encodePieces(normalized, normalized.indices, into: &ids, scratch: &scratch)
         }
     }
-}
 
-/// Buffers one encode call reuses for every piece.
-struct EncodeScratch {
-    var bytes: [UInt8] = []
-    var word: [Int32] = []
-    var bpe = BPEScratch()
+    /// Pre-tokenizes `scalars[range]` and encodes every piece.
+    private func encodePieces(_ scalars: [Unicode.Scalar], _ range: Range<Int>, into ids: inout [TokenID], scratch: inout EncodeScratch) {
+        if range.isEmpty { return }
+        if preTokenizer.steps.isEmpty {
+            encoder.encode(scalars[range], into: &ids, scratch: &scratch)
+            return
+        }
+        let classified = ClassifiedText(Array(scalars[range]))
+        preTokenizer.forEachPiece(classified, 0..<classified.scalars.count) { piece in
+            encoder.encode(classified.scalars[piece], into: &ids, scratch: &scratch)
+        }
+    }
 }

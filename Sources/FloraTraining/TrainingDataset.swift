@@ -57,8 +57,8 @@ public struct TrainingDataset: Sendable {
         _ records: [TrainingRecord], tokenizer: Tokenizer, sequenceLength: Int
     ) throws -> (examples: [TrainingExample], droppedPairs: Int) {
         try sequences(
-            records, sequenceLength: sequenceLength, endOfSequence: tokenizer.eosTokenId.map(Int32.init),
-            encode: { text, addSpecialTokens in tokenizer.encode(text, addSpecialTokens: addSpecialTokens).map(Int32.init) })
+            records, sequenceLength: sequenceLength, endOfSequence: tokenizer.eosTokenId,
+            encode: { text, addSpecialTokens in tokenizer.encode(text, addSpecialTokens: addSpecialTokens) })
     }
 
     /// `sequences(_:tokenizer:sequenceLength:)` with any tokenizer: `encode(text, addSpecialTokens)`.

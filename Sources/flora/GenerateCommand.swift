@@ -81,7 +81,7 @@ struct Generate: AsyncParsableCommand {
             if let adapter, !engine.isRegistered(adapter: adapter) {
                 throw ValidationError("adapter '\(adapter)' is not registered (register it with --adapter \(adapter)=PATH)")
             }
-            requests.append(EngineRequest(promptTokens: tokenizer.encode(rendered).map(Int32.init), parameters: parameters, adapterName: adapter))
+            requests.append(EngineRequest(promptTokens: tokenizer.encode(rendered), parameters: parameters, adapterName: adapter))
         }
         let streaming = format == .text && requests.count == 1
         let results = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in

@@ -48,15 +48,15 @@ struct BPETests {
     func optimisedMatchesReference(length: Int) {
         var rng = SeededGenerator(seed: UInt64(length))
         // Rules over a 4-letter alphabet (ids 0…3), each merged token a new id.
-        var rules: [(left: Int, right: Int, merged: Int)] = []
-        var next = 4
+        var rules: [(left: TokenID, right: TokenID, merged: TokenID)] = []
+        var next: TokenID = 4
         for _ in 0..<60 {
-            rules.append((Int(rng.next() % UInt64(next)), Int(rng.next() % UInt64(next)), next))
+            rules.append((TokenID(rng.next() % UInt64(next)), TokenID(rng.next() % UInt64(next)), next))
             next += 1
         }
         let merges = BPEMerges(rules: rules)
         for _ in 0..<20 {
-            let word = (0..<length).map { _ in Int(rng.next() % 4) }
+            let word = (0..<length).map { _ in TokenID(rng.next() % 4) }
             #expect(merges.merge(word) == merges.mergeReference(word))
         }
     }
@@ -77,11 +77,9 @@ struct BPETests {
     func unsupportedGGUF() {
         let tokens = (0..<256).map { String(ByteLevel.characters[$0]) }
         let build = { (model: String, pre: String?, merges: [String]?, types: [Int]?) in
-            try Tokenizer.fromGGUFMetadata(model: model, pre: pre, tokens: tokens, merges: merges, tokenTypes: types,
-                                           bosTokenId: nil, eosTokenId: nil, paddingTokenId: nil, unknownTokenId: nil,
-                                           addBOSToken: nil, chatTemplate: nil)
+            try Tokenizer(gguf: GGUFTokenizerMetadata(source: "m.gguf", model: model, pre: pre, tokens: tokens, tokenTypes: types, merges: merges))
         }
-        #expect { try build("llama", nil, [], nil) } throws: { "\($0)".contains("\"llama\"") }
+        #expect { try build("bert", nil, [], nil) } throws: { "\($0)".contains("\"bert\"") && "\($0)".contains("m.gguf") }
         #expect { try build("gpt2", "mystery", [], nil) } throws: { "\($0)".contains("mystery") }
         #expect { try build("gpt2", nil, nil, nil) } throws: { "\($0)".contains("tokenizer.ggml.merges") }
         #expect { try build("gpt2", nil, [], [1, 1]) } throws: { "\($0)".contains("token_type") }

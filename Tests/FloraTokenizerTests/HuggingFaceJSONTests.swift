@@ -41,7 +41,7 @@ struct HuggingFaceJSONTests {
                                                        ["name": "tool_use", "template": "tools"]]]
         let tokenizer = try Self.tokenizer(Self.file(preTokenizer: Self.byteLevel, added: added), config: config)
         #expect(tokenizer.vocabularySize == 302)
-        #expect(tokenizer.encode("hello hell") == [258, Int(UInt8(ascii: "o")), 259])
+        #expect(tokenizer.encode("hello hell") == [258, TokenID(UInt8(ascii: "o")), 259])
         #expect(tokenizer.bosTokenId == 300)
         #expect(tokenizer.eosTokenId == 301)
         #expect(tokenizer.stopTokenIds.contains(301))
@@ -64,31 +64,46 @@ struct HuggingFaceJSONTests {
         #expect(tokenizer.ignoreMerges)
         #expect(tokenizer.addBOS)
         #expect(tokenizer.bosTokenId == 300)
-        #expect(tokenizer.encode("1234 hell", addSpecialTokens: true) == [300] + Array("1234".utf8).map(Int.init) + [259])
+        #expect(tokenizer.encode("1234 hell", addSpecialTokens: true) == [300] + Array("1234".utf8).map(TokenID.init) + [259])
     }
 
     @Test("An NFC normalizer composes text before encoding")
     func nfc() throws {
         let tokenizer = try Self.tokenizer(Self.file(preTokenizer: Self.byteLevel, normalizer: ["type": "NFC"]))
-        #expect(tokenizer.normalization == .nfc)
-        #expect(tokenizer.encode("e\u{301}") == Array("é".utf8).map(Int.init))
+        #expect(tokenizer.normalizer == .nfc)
+        #expect(tokenizer.encode("e\u{301}") == Array("é".utf8).map(TokenID.init))
     }
 
-    @Test("Configurations Flora does not implement are refused, naming what was found", arguments: [
-        ("Metaspace", file(preTokenizer: ["type": "Metaspace", "replacement": "▁"])),
+    static var llamaDecoder: [String: Any] { ["type": "Sequence", "decoders": [
+        ["type": "Replace", "pattern": ["String": "▁"], "content": " "], ["type": "ByteFallback"], ["type": "Fuse"],
+        ["type": "Strip", "content": " ", "start": 1, "stop": 0],
+    ]] }
+
+    @Test("Configurations Flora does not implement are refused, naming the file, the field and what was found", arguments: [
+        ("decoder is ByteLevel", file(preTokenizer: ["type": "Metaspace", "replacement": "▁"])),
         ("WordPiece", file(preTokenizer: byteLevel, model: ["type": "WordPiece"])),
         ("\\p{N}+", file(preTokenizer: ["type": "Sequence", "pretokenizers": [
             ["type": "Split", "pattern": ["Regex": "\\p{N}+|[a-z]+"], "behavior": "Isolated"], byteLevel]])),
         ("Lowercase", file(preTokenizer: byteLevel, normalizer: ["type": "Lowercase"])),
         ("ByteFallback", file(preTokenizer: byteLevel, decoder: ["type": "Sequence", "decoders": [["type": "ByteFallback"]]])),
         ("add_prefix_space", file(preTokenizer: ["type": "ByteLevel", "add_prefix_space": true])),
-        ("without ByteLevel", file(preTokenizer: ["type": "Digits", "individual_digits": true])),
+        ("decoder is ByteLevel", file(preTokenizer: ["type": "Digits", "individual_digits": true])),
+        ("before Fuse", file(preTokenizer: NSNull(), decoder: ["type": "Sequence", "decoders": [
+            ["type": "Replace", "pattern": ["String": "▁"], "content": " "], ["type": "Strip", "content": " ", "start": 1, "stop": 0]]])),
+        ("joined with spaces", file(preTokenizer: NSNull(), decoder: NSNull())),
+        ("Regex", file(preTokenizer: NSNull(), normalizer: ["type": "Replace", "pattern": ["Regex": " {2,}"], "content": " "], decoder: llamaDecoder)),
+        ("Precompiled", file(preTokenizer: NSNull(), normalizer: ["type": "Sequence", "normalizers": [["type": "Precompiled"]]], decoder: llamaDecoder)),
+        ("Digits, Metaspace", file(preTokenizer: ["type": "Sequence", "pretokenizers": [
+            ["type": "Digits", "individual_digits": true], ["type": "Metaspace", "replacement": "▁", "prepend_scheme": "first"]]],
+                                   decoder: llamaDecoder)),
+        ("dropout", file(preTokenizer: NSNull(), decoder: llamaDecoder, model: ["dropout": 0.1])),
+        ("pre_tokenizer is Metaspace", file(preTokenizer: NSNull(), decoder: llamaDecoder).replacingByteLevelPreTokenizer()),
     ] as [(String, Data)])
     func unsupported(_ fragment: String, _ file: Data) {
         #expect {
-            try Self.tokenizer(file)
+            try Tokenizer(tokenizerJSON: file, tokenizerConfigJSON: nil, source: "models/x/tokenizer.json")
         } throws: { error in
-            "\(error)".contains(fragment)
+            "\(error)".hasPrefix("models/x/tokenizer.json: ") && "\(error)".contains(fragment)
         }
     }
 
@@ -99,5 +114,14 @@ struct HuggingFaceJSONTests {
         } throws: { error in
             "\(error)".contains("tokenizer.json")
         }
+    }
+}
+
+private extension Data {
+    /// A file whose pre-tokenizer mixes Metaspace's world with ByteLevel, which Flora refuses.
+    func replacingByteLevelPreTokenizer() -> Data {
+        guard var object = try? JSONSerialization.jsonObject(with: self) as? [String: Any] else { return self }
+        object["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [["type": "Metaspace", "replacement": "▁"], ["type": "ByteLevel"]]]
+        return (try? JSONSerialization.data(withJSONObject: object)) ?? self
     }
 }

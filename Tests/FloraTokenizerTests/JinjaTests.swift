@@ -78,7 +78,7 @@ struct ChatTemplateTests {
     @Test("A template that does not parse makes applyChatTemplate throw, not the tokenizer's construction")
     func brokenTemplateThrows() throws {
         let tokenizer = try Self.tokenizer(template: "{% for m in messages %}")
-        #expect(tokenizer.encode("ok") == [Int(UInt8(ascii: "o")), Int(UInt8(ascii: "k"))])
+        #expect(tokenizer.encode("ok") == [TokenID(UInt8(ascii: "o")), TokenID(UInt8(ascii: "k"))])
         #expect(throws: JinjaError.self) {
             try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: "x")], addGenerationPrompt: true)
         }

@@ -93,7 +93,7 @@ struct RoundTripTests {
     ] as [[UInt8]])
     func invalidBytes(_ bytes: [UInt8]) throws {
         let tokenizer = try TinyVocabulary.tokenizer()
-        let ids = bytes.map(Int.init)
+        let ids = bytes.map(TokenID.init)
         var stream = StreamingDetokenizer(tokenizer: tokenizer)
         let streamed = ids.map { stream.append($0) }.joined() + stream.finish()
         #expect(streamed == tokenizer.decode(ids))
@@ -106,7 +106,7 @@ struct RoundTripTests {
         var rng = SeededGenerator(seed: 11)
         let interesting: [UInt8] = [0x41, 0x20, 0x80, 0x9F, 0xA0, 0xBF, 0xC2, 0xC3, 0xDF, 0xE0, 0xE6, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
         for _ in 0..<2000 {
-            let ids = (0..<Int(rng.next() % 12)).map { _ in Int(interesting[Int(rng.next() % UInt64(interesting.count))]) }
+            let ids = (0..<Int(rng.next() % 12)).map { _ in TokenID(interesting[Int(rng.next() % UInt64(interesting.count))]) }
             var stream = StreamingDetokenizer(tokenizer: tokenizer)
             let streamed = ids.map { stream.append($0) }.joined() + stream.finish()
             #expect(streamed == tokenizer.decode(ids))

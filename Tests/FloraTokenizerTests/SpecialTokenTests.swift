@@ -7,8 +7,8 @@ import FloraTokenizer
 struct SpecialTokenTests {
     static let added: [(String, Bool)] = [("<|im_start|>", true), ("<|im_end|>", true), ("<|im", true), ("<tool>", false)]
 
-    func id(_ tokenizer: Tokenizer, _ token: String) -> Int { tokenizer.id(for: token) ?? -1 }
-    func bytes(_ text: String) -> [Int] { text.utf8.map { Int($0) } }
+    func id(_ tokenizer: Tokenizer, _ token: String) -> TokenID { tokenizer.id(for: token) ?? -1 }
+    func bytes(_ text: String) -> [TokenID] { text.utf8.map { TokenID($0) } }
 
     @Test("Special tokens in the text become single ids, the text between is encoded normally")
     func specialTokensInText() throws {

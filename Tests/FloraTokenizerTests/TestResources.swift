@@ -12,53 +12,36 @@ enum TestResources {
     /// The real model, fetched when missing.
     static var modelPath: String { (try? TestFiles.modelPath()) ?? "" }
 
-    /// The GGUF's tokenizer metadata, as the model layer will read it.
-    struct GGUFTokenizerMetadata: Sendable {
-        var model: String
-        var pre: String?
-        var tokens: [String]
-        var merges: [String]?
-        var tokenTypes: [Int]?
-        var bos, eos, pad, unk: Int?
-        var addBOS: Bool?
-        var chatTemplate: String?
-
-        func tokenizer(pre overridePre: String? = nil) throws -> Tokenizer {
-            try Tokenizer.fromGGUFMetadata(
-                model: model, pre: overridePre ?? pre, tokens: tokens, merges: merges, tokenTypes: tokenTypes,
-                bosTokenId: bos, eosTokenId: eos, paddingTokenId: pad, unknownTokenId: unk,
-                addBOSToken: addBOS, chatTemplate: chatTemplate)
-        }
-    }
-
+    /// The GGUF's tokenizer metadata, read as the model layer reads it.
     static let smolLMMetadata: Result<GGUFTokenizerMetadata, any Error> = Result {
         let file = try GGUFFile(path: modelPath)
         return GGUFTokenizerMetadata(
+            source: modelPath,
             model: try file.string("tokenizer.ggml.model"),
             pre: try file.optionalString("tokenizer.ggml.pre"),
             tokens: try file.stringArray("tokenizer.ggml.tokens"),
-            merges: try file.optionalStringArray("tokenizer.ggml.merges"),
             tokenTypes: try file.optionalIntArray("tokenizer.ggml.token_type"),
-            bos: try file.optionalInt("tokenizer.ggml.bos_token_id"),
-            eos: try file.optionalInt("tokenizer.ggml.eos_token_id"),
-            pad: try file.optionalInt("tokenizer.ggml.padding_token_id"),
-            unk: try file.optionalInt("tokenizer.ggml.unknown_token_id"),
-            addBOS: try file.optionalBool("tokenizer.ggml.add_bos_token"),
+            merges: try file.optionalStringArray("tokenizer.ggml.merges"),
+            bosTokenId: try file.optionalInt("tokenizer.ggml.bos_token_id"),
+            eosTokenId: try file.optionalInt("tokenizer.ggml.eos_token_id"),
+            paddingTokenId: try file.optionalInt("tokenizer.ggml.padding_token_id"),
+            unknownTokenId: try file.optionalInt("tokenizer.ggml.unknown_token_id"),
+            addBOSToken: try file.optionalBool("tokenizer.ggml.add_bos_token"),
             chatTemplate: try file.optionalString("tokenizer.chat_template"))
     }
 
-    static let smolLM: Result<Tokenizer, any Error> = Result { try smolLMMetadata.get().tokenizer() }
+    static let smolLM: Result<Tokenizer, any Error> = Result { try Tokenizer(gguf: smolLMMetadata.get()) }
 
     struct GoldenCase: Decodable, Sendable, CustomTestStringConvertible {
         var text: String
-        var ids: [Int]
+        var ids: [TokenID]
         var tokens: [String]
         var decoded: String
         var testDescription: String { text.debugDescription }
     }
 
     struct GoldenFile: Decodable {
-        struct Special: Decodable { var bos: String; var eos: String; var bos_id: Int; var eos_id: Int }
+        struct Special: Decodable { var bos: String; var eos: String; var bos_id: TokenID; var eos_id: TokenID }
         var vocab_size: Int
         var special_tokens: Special
         var cases: [GoldenCase]
@@ -77,3 +60,12 @@ enum TestResources {
 }
 
 import Testing
+
+extension GGUFTokenizerMetadata {
+    /// The tokenizer, optionally with another `tokenizer.ggml.pre`.
+    func tokenizer(pre overridePre: String? = nil) throws -> Tokenizer {
+        var metadata = self
+        if let overridePre { metadata.pre = overridePre }
+        return try Tokenizer(gguf: metadata)
+    }
+}

@@ -13,12 +13,12 @@ enum TinyVocabulary {
         }
         var addedTokens: [AddedToken] = []
         for (content, special) in added {
-            addedTokens.append(AddedToken(content: content, id: tokens.count, special: special))
+            addedTokens.append(AddedToken(content: content, id: TokenID(tokens.count), special: special))
             tokens.append(content)
         }
         return TokenizerSpec(
             tokens: tokens, merges: merges, addedTokens: addedTokens, preTokenizer: preTokenizer,
-            bosTokenId: bos.flatMap { tokens.firstIndex(of: $0) }, eosTokenId: eos.flatMap { tokens.firstIndex(of: $0) },
+            bosTokenId: bos.flatMap { tokens.firstIndex(of: $0) }.map(TokenID.init), eosTokenId: eos.flatMap { tokens.firstIndex(of: $0) }.map(TokenID.init),
             chatTemplate: chatTemplate)
     }
 

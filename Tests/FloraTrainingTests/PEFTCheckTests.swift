@@ -59,7 +59,7 @@ import Testing
         let folder = try TestFiles.scratchDirectory() + "/check"
         try AdapterWriter.write(weights, to: folder)
         let engine = try GradientEngine(model: model, adapters: [TrainableAdapter(weights)])
-        let ids = loaded.tokenizer.encode("sub add { my ($a, $b) = @_; return $a + $b; }").map(Int32.init)
+        let ids = loaded.tokenizer.encode("sub add { my ($a, $b) = @_; return $a + $b; }")
         let logits = try engine.logits(tokens: ids, adapter: 0)
         let dump = try TestFiles.scratchDirectory() + "/logits.safetensors"
         try SafetensorsWriter.write(
