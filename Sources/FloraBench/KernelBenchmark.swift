@@ -34,8 +34,19 @@ public struct KernelBenchmark: Sendable {
     public var repeats: Int
     public var minimumRepeatSeconds: Double
     public var parallelism: Parallelism
-    /// How the weights are stored: `.f32` panels, or `.q8_0` / `.q4_1` quantized panels.
+    /// How the weights are stored: `.f32` panels, or quantized panels (`PackedMatrix.quantizedFormats`:
+    /// Q8_0, Q4_1 and the K-quants). K-quants need every shape's inputs in whole super-blocks
+    /// of 256 (`shapes(_:inputsRoundedUpTo:)`).
     public var weightFormat: BlockFormat = .f32
+
+    /// `shapes` with every layer's inputs rounded up to a multiple of `multiple`, named with the
+    /// new width when it changed (SmolLM2's 576 inputs become 768 for K-quants).
+    public static func shapes(_ shapes: [Shape], inputsRoundedUpTo multiple: Int) -> [Shape] {
+        shapes.map { shape in
+            let inputs = (shape.inputs + multiple - 1) / multiple * multiple
+            return inputs == shape.inputs ? shape : Shape(name: shape.name + "*", outputs: shape.outputs, inputs: inputs)
+        }
+    }
 
     /// `quick` keeps the whole run well under a minute on two cores.
     public init(quick: Bool, parallelism: Parallelism = .automatic) {
@@ -52,6 +63,9 @@ public struct KernelBenchmark: Sendable {
     public func run(print: (String) -> Void) -> Double {
         let cores = ParallelRegion.coreCount
         print("Flora kernels: \(weightFormat) weights, y = x·Wᵀ, packed 32-column panels, SIMD16 tiles, \(cores) cores, parallelism \(parallelism)")
+        if shapes.contains(where: { $0.name.hasSuffix("*") }) {
+            print("* inputs rounded up to whole blocks of the weight format (K-quants: super-blocks of 256).")
+        }
         print("Medians of \(repeats) repeats. The machine may be shared: figures are depressed when others run.")
         let single = measurePeak(threads: 1)
         let all = measurePeak(threads: cores)
@@ -192,7 +206,8 @@ public struct KernelBenchmark: Sendable {
         Tensor(random: [shape.outputs, shape.inputs], seed: 1)
     }
 
-    /// The random weight packed in `weightFormat` (the model shapes all have inputs in blocks of 32).
+    /// The random weight packed in `weightFormat` (fp32 panels when the inputs are not whole
+    /// blocks of the format).
     func randomPacked(_ shape: Shape) -> PackedMatrix {
         let weight = randomWeight(shape)
         guard weightFormat != .f32,
@@ -202,13 +217,7 @@ public struct KernelBenchmark: Sendable {
     }
 
     /// Bytes the 1-row product streams per weight: fp32, or a quantized tile's share.
-    var bytesPerWeight: Double {
-        switch weightFormat {
-        case .q8_0: 1152.0 / 1024
-        case .q4_1: 768.0 / 1024
-        default: 4
-        }
-    }
+    var bytesPerWeight: Double { PackedMatrix.bytesPerWeight(weightFormat) }
 
     // MARK: Peaks
 

@@ -125,8 +125,8 @@ public final class GGUFFile: Sendable {
         let info = try tensorInfo(name)
         guard let format = info.type.blockFormat else {
             throw FormatError(.unsupportedType, file: path, item: name,
-                              expected: "a tensor type Flora can convert (F32, F16, BF16, Q8_0, Q4_0, Q4_1)",
-                              found: "\(info.type), which is not supported yet")
+                              expected: "a tensor type Flora can convert (\(GGUFType.supportedNames))",
+                              found: info.type.unsupportedReason ?? "\(info.type)")
         }
         let storage = FloatBuffer(count: info.elementCount)
         format.dequantize(bytes.bytes.baseAddress! + info.fileOffset, blocks: info.elementCount / format.elementsPerBlock, into: storage.pointer)

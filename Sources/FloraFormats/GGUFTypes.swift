@@ -95,11 +95,30 @@ public enum GGUFType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .q8_0: .q8_0
         case .q4_0: .q4_0
         case .q4_1: .q4_1
+        case .q2_K: .q2_K
+        case .q3_K: .q3_K
+        case .q4_K: .q4_K
+        case .q5_K: .q5_K
+        case .q6_K: .q6_K
         default: nil
         }
     }
 
     public var isSupported: Bool { blockFormat != nil }
+
+    /// The types Flora reads, by name, for error messages: "F32, F16, …, Q6_K".
+    public static var supportedNames: String {
+        allCases.filter(\.isSupported).map(\.description).joined(separator: ", ")
+    }
+
+    /// Why a file holding this type cannot be read, for error messages (nil when it can).
+    public var unsupportedReason: String? {
+        switch self {
+        case _ where isSupported: nil
+        case .q8_K: "Q8_K, ggml's intermediate type for the activations of its K-quant dot products, which ggml itself cannot dequantize and no quantizer writes into model files"
+        default: "\(self), which is not supported yet"
+        }
+    }
 }
 
 /// The type tag of a metadata value (`gguf_metadata_value_type`).

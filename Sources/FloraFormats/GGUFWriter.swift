@@ -1,6 +1,7 @@
 // Writes GGUF version 3 files (GGUF specification, ggml's docs/gguf.md): metadata of every
-// value type and tensors in F32, F16, BF16, Q8_0, Q4_0 or Q4_1 (or raw bytes of any type), so
-// tests can build small models and converters can emit files that llama.cpp reads.
+// value type and tensors in F32, F16, BF16, Q8_0, Q4_0, Q4_1 or the K-quants Q2_K … Q6_K (or raw
+// bytes of any type), so tests can build small models and converters can emit files that
+// llama.cpp reads. K-quants are encoded by BlockFormat's plain rounding, not llama.cpp's search.
 import FloraTensor
 import Foundation
 
@@ -20,11 +21,11 @@ public struct GGUFWriter: Sendable {
     }
 
     /// Adds `tensor` (row-major shape, stored as the reversed ggml dimensions) converted to
-    /// `type`, which must be one that Flora can also read back (F32, F16, BF16, Q8_0, Q4_0, Q4_1).
+    /// `type`, which must be one that Flora can also read back (`GGUFType.supportedNames`).
     public mutating func addTensor(_ name: String, _ tensor: Tensor, type: GGUFType = .f32) throws {
         guard let format = type.blockFormat else {
             throw FormatError(.unsupportedType, file: Self.source, item: name,
-                              expected: "a tensor type the writer can encode (F32, F16, BF16, Q8_0, Q4_0, Q4_1)", found: "\(type)")
+                              expected: "a tensor type the writer can encode (\(GGUFType.supportedNames))", found: "\(type)")
         }
         let dimensions = Array(tensor.shape.reversed())
         guard !dimensions.isEmpty, dimensions.count <= 4, let byteCount = format.byteCount(elements: tensor.count),

@@ -1,7 +1,9 @@
-// Linear weights that stay in their GGUF blocks (Q8_0, Q4_1): packed straight from the file's
-// bytes into quantized panels (FloraTensor's QuantizedPanels.swift), so a model keeps about a
-// fifth of the fp32 footprint and decode streams that much less memory per token. The q/k row
-// un-permutation of GGUFWeights.swift moves whole rows, so it is applied to the raw rows.
+// Linear weights that stay in their GGUF blocks (Q8_0, Q4_1 and the K-quants Q2_K … Q6_K):
+// packed straight from the file's bytes into quantized panels (FloraTensor's QuantizedPanels.swift
+// and KQuantPanels.swift), so a model keeps a fifth to a tenth of the fp32 footprint and decode
+// streams that much less memory per token. The q/k row un-permutation of GGUFWeights.swift moves
+// whole rows, so it is applied to the raw rows: rows are whole blocks (32 values, or a K-quant's
+// 256-value super-blocks), which is checked here before any row moves.
 
 import Foundation
 import FloraFormats
@@ -14,8 +16,8 @@ extension GGUFWeightSource {
         ProcessInfo.processInfo.environment["FLORA_WEIGHTS"]?.lowercased() != "f32"
     }
 
-    /// The Q8_0 or Q4_1 weight `name` packed in its blocks; nil for other types (loaded as fp32)
-    /// or when `keepsQuantizedWeights` is off.
+    /// The Q8_0, Q4_1 or K-quant weight `name` packed in its blocks; nil for other types (loaded
+    /// as fp32) or when `keepsQuantizedWeights` is off.
     public func packedLinear(_ name: String) throws -> PackedMatrix? {
         guard keepsQuantizedWeights, let ggufName = Self.ggufName(name), let info = file.tensorInfos[ggufName],
               let format = info.type.blockFormat, PackedMatrix.quantizedFormats.contains(format), info.shape.count == 2
@@ -24,6 +26,20 @@ extension GGUFWeightSource {
         var heads = 0
         if unpermutesQueryKey && name.hasSuffix("self_attn.q_proj.weight") { heads = config.headCount }
         if unpermutesQueryKey && name.hasSuffix("self_attn.k_proj.weight") { heads = config.kvHeadCount }
+        if heads > 0 {
+            let unit = format.isKQuant ? "whole \(format) super-blocks of \(format.elementsPerBlock) values"
+                : "whole \(format) blocks of \(format.elementsPerBlock) values"
+            guard inputs % format.elementsPerBlock == 0 else {
+                throw ModelError.invalidConfig(
+                    source: sourceName,
+                    detail: "tensor '\(ggufName)': undoing llama.cpp's q/k row permutation moves whole rows, which must be \(unit); found rows of \(inputs) values")
+            }
+            guard outputs % heads == 0, (outputs / heads) % 2 == 0 else {
+                throw ModelError.invalidConfig(
+                    source: sourceName,
+                    detail: "tensor '\(ggufName)': undoing llama.cpp's q/k row permutation needs \(heads) heads of an even number of rows; found \(outputs) rows")
+            }
+        }
         let headDim = heads > 0 ? outputs / heads : 0
         // Hugging Face row r = h·headDim + j·half + i comes from GGUF row h·headDim + 2i + j.
         let sourceRow = { (r: Int) -> Int in

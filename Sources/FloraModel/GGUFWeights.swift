@@ -42,8 +42,8 @@ public struct GGUFWeightSource: WeightSource {
     public let config: LlamaConfig
     /// Only llama.cpp's `llama` converter permutes q and k (Qwen2 uses NeoX rotary as is).
     let unpermutesQueryKey: Bool
-    /// Q8_0 and Q4_1 linear weights stay quantized in the packed panels (GGUFQuantizedWeights.swift);
-    /// off, they are dequantized to fp32 at load time.
+    /// Q8_0, Q4_1 and K-quant linear weights (and the token embeddings) stay quantized in the
+    /// packed panels (GGUFQuantizedWeights.swift); off, they are dequantized to fp32 at load time.
     public var keepsQuantizedWeights: Bool
 
     public init(file: GGUFFile, config: LlamaConfig, keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault) throws {

@@ -38,7 +38,7 @@ extension LlamaModel {
             if let embedding {
                 (hidden + i * c.hiddenSize).update(from: embedding.pointer + Int(token) * c.hiddenSize, count: c.hiddenSize)
             } else {
-                lmHead.copyRow(Int(token), into: hidden + i * c.hiddenSize)
+                (quantizedEmbedding ?? lmHead).copyRow(Int(token), into: hidden + i * c.hiddenSize)
             }
         }
         for (index, layer) in layers.enumerated() {

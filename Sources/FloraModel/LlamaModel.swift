@@ -48,9 +48,12 @@ public struct LlamaLayer: Sendable {
 
 public final class LlamaModel: Sendable {
     public let config: LlamaConfig
-    /// `[vocab, hidden]`; nil when the tied LM head holds the same rows quantized (looked up
-    /// one row per token from it, which saves the fp32 table: vocab × hidden floats).
+    /// `[vocab, hidden]`; nil when the table stays quantized in `quantizedEmbedding`.
     let embedding: Tensor?
+    /// The token embeddings kept in their quantized blocks, looked up one row per token without
+    /// an fp32 table (vocab × hidden floats): the LM head itself when tied, else a table of its
+    /// own. nil when `embedding` holds them.
+    let quantizedEmbedding: PackedMatrix?
     public let layers: [LlamaLayer]
     public let finalNorm: Tensor            // [hidden]
     /// `[vocab, hidden]`: the embedding itself when tied.
@@ -83,8 +86,14 @@ public final class LlamaModel: Sendable {
             c.attentionBias ? try load(name, [count]) : nil
         }
         let tiedHead = c.tieWordEmbeddings || !weights.contains(LlamaTensorName.lmHead)
-        let quantizedTiedHead = tiedHead ? try weights.packedLinear(LlamaTensorName.embedding) : nil
-        embedding = quantizedTiedHead == nil ? try load(LlamaTensorName.embedding, [c.vocabularySize, c.hiddenSize]) : nil
+        let quantizedEmbedding = try weights.packedLinear(LlamaTensorName.embedding)
+        if let quantizedEmbedding, quantizedEmbedding.outputs != c.vocabularySize || quantizedEmbedding.inputs != c.hiddenSize {
+            throw ModelError.wrongShape(
+                source: weights.sourceName, name: LlamaTensorName.embedding, expected: [c.vocabularySize, c.hiddenSize],
+                found: [quantizedEmbedding.outputs, quantizedEmbedding.inputs])
+        }
+        self.quantizedEmbedding = quantizedEmbedding
+        embedding = quantizedEmbedding == nil ? try load(LlamaTensorName.embedding, [c.vocabularySize, c.hiddenSize]) : nil
         layers = try (0..<c.layerCount).map { i in
             let name = { (suffix: String) in LlamaTensorName.layer(i, suffix) }
             return LlamaLayer(
@@ -105,13 +114,8 @@ public final class LlamaModel: Sendable {
         finalNorm = try load(LlamaTensorName.finalNorm, [c.hiddenSize])
         if !tiedHead {
             lmHead = try linear(LlamaTensorName.lmHead, c.vocabularySize, c.hiddenSize)
-        } else if let quantizedTiedHead {
-            guard quantizedTiedHead.outputs == c.vocabularySize, quantizedTiedHead.inputs == c.hiddenSize else {
-                throw ModelError.wrongShape(
-                    source: weights.sourceName, name: LlamaTensorName.embedding, expected: [c.vocabularySize, c.hiddenSize],
-                    found: [quantizedTiedHead.outputs, quantizedTiedHead.inputs])
-            }
-            lmHead = quantizedTiedHead
+        } else if let quantizedEmbedding {
+            lmHead = quantizedEmbedding
         } else {
             lmHead = try linear(LlamaTensorName.embedding, c.vocabularySize, c.hiddenSize, unpacked: embedding)
         }
@@ -121,9 +125,9 @@ public final class LlamaModel: Sendable {
 }
 
 extension LlamaModel {
-    /// The token embeddings, `[vocab, hidden]`. When the tied head stays quantized the model
-    /// keeps no fp32 table, and this builds one (113 MB for SmolLM2): call it once, not per step.
-    public var embeddingWeight: Tensor { embedding ?? lmHead.unpacked() }
+    /// The token embeddings, `[vocab, hidden]`. When they stay quantized the model keeps no fp32
+    /// table, and this builds one (113 MB for SmolLM2): call it once, not per step.
+    public var embeddingWeight: Tensor { embedding ?? quantizedEmbedding?.unpacked() ?? lmHead.unpacked() }
 }
 
 extension LlamaConfig {

@@ -22,9 +22,9 @@ public struct LoadedModel: Sendable {
 }
 
 public enum ModelLoader {
-    /// Opens the model at `path`: a GGUF file (v2/v3; F32, F16, BF16, Q8_0, Q4_0, Q4_1 tensors)
+    /// Opens the model at `path`: a GGUF file (v2/v3; F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q2_K … Q6_K tensors)
     /// or a Hugging Face folder (`config.json`, `*.safetensors`, `tokenizer.json`) of the Llama
-    /// family, with the tokenizer it describes. Q8_0 and Q4_1 linear weights stay quantized. With
+    /// family, with the tokenizer it describes. Q8_0, Q4_1 and K-quant linear weights stay quantized. With
     /// `loadWeights: false` only the configuration and the tokenizer are read (`model` is nil).
     /// Throws `ModelError` or a format error that names the file and what is wrong in it.
     public static func load(path: String, loadWeights: Bool = true) throws -> LoadedModel {

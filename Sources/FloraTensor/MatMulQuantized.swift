@@ -1,6 +1,7 @@
 // The product against quantized panels (QuantizedPanels.swift). For 5 or more rows the weights
 // are dequantized inside the product into this thread's L2 scratch, in the fp32 panel layout, and
-// the fp32 register tiles of MatMulKernels.swift run on them; fewer rows decode in registers.
+// the fp32 register tiles of MatMulKernels.swift run on them; fewer rows decode in registers
+// (MatMulQuantizedKernels.swift; the K-quants' in MatMulKQuantKernels.swift).
 // The result is bit for bit the product with the dequantized fp32 weight (same values, same
 // summation order).
 
@@ -18,7 +19,7 @@ func computeQuantizedPanels<Sink: TileSink>(
 ) {
     let k = panels.inputs
     let n = panels.outputs
-    let kBlocks = k / 32
+    let kBlocks = panels.blockCount
     let remainder = m % 8 < 5 ? m % 8 : 0
     let tiledRows = m - remainder
     let weightFloats = tiledRows > 0 ? 32 * k : 0

@@ -137,9 +137,11 @@ func bytes(_ codes: UnsafePointer<Int8>) -> (SIMD16<Float>, SIMD16<Float>) {
 /// Dispatch with literal sizes, so that each copy's guards fold away.
 func quantizedTile2(rows mr: Int, panels np: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ set: QuantizedPanelSet, panel q: Int, _ t: UnsafeMutablePointer<Float>) {
     let tiles = set.base + q * set.panelBytes
-    let kb = set.inputs / 32
+    let kb = set.blockCount
     let pb = set.panelBytes
-    if set.format == .q4_1 {
+    if set.format.isKQuant {
+        kQuantTile2(rows: mr, panels: np, a, lda, set.format, tiles, pb, superBlocks: kb, into: t)
+    } else if set.format == .q4_1 {
         switch (mr, np) {
         case (2, 2): kernelQ4_1x64(rows: 2, panels: 2, a, lda, tiles, pb, kBlocks: kb, into: t)
         case (2, _): kernelQ4_1x64(rows: 2, panels: 1, a, lda, tiles, pb, kBlocks: kb, into: t)

@@ -1,6 +1,7 @@
 // Block formats of ggml (the GGUF specification's tensor types) and their conversion to and
-// from fp32: F32, F16, BF16, and the 32-element blocks Q8_0, Q4_0 and Q4_1, laid out as ggml's
-// block_q8_0 / block_q4_0 / block_q4_1. Scales are IEEE half floats; data is little-endian.
+// from fp32: F32, F16, BF16, the 32-element blocks Q8_0, Q4_0 and Q4_1, laid out as ggml's
+// block_q8_0 / block_q4_0 / block_q4_1, and the 256-element K-quants Q2_K … Q6_K
+// (KQuantBlocks.swift). Scales are IEEE half floats; data is little-endian.
 //
 // The loops are plain scalar loops on purpose: LLVM vectorises them (with F16C for the half
 // conversions when built with -target-cpu native), while the standard library's SIMD
@@ -14,13 +15,17 @@
 /// - `q4_0`: half `d`, then 16 bytes; byte `j` holds `q[j]` in its low and `q[j + 16]` in its
 ///   high nibble; `y[i] = d · (q[i] − 8)`.
 /// - `q4_1`: half `d`, half `m`, then 16 bytes as in `q4_0`; `y[i] = d · q[i] + m`.
+/// - `q2_K`, `q3_K`, `q4_K`, `q5_K`, `q6_K`: 256-value super-blocks, laid out at the top of
+///   KQuantBlocks.swift; `y[i] = (d · scale[g]) · q[i] − dmin · min[g]`.
 public enum BlockFormat: String, Sendable, CaseIterable {
     case f32, f16, bf16, q8_0, q4_0, q4_1
+    case q2_K, q3_K, q4_K, q5_K, q6_K
 
     public var elementsPerBlock: Int {
         switch self {
         case .f32, .f16, .bf16: 1
         case .q8_0, .q4_0, .q4_1: 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: 256
         }
     }
 
@@ -31,6 +36,11 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q8_0: 34
         case .q4_0: 18
         case .q4_1: 20
+        case .q2_K: 84
+        case .q3_K: 110
+        case .q4_K: 144
+        case .q5_K: 176
+        case .q6_K: 210
         }
     }
 
@@ -92,6 +102,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
                     out[j + 16] = d * Float(q >> 4) + m
                 }
             }
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:
+            dequantizeKQuant(source, blocks: blocks, into: destination)
         }
     }
 
@@ -109,6 +121,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q8_0: return Self.half(block, 0) * Float(Int8(bitPattern: byte(2 + i)))
         case .q4_0: return Self.half(block, 0) * Float(nibble(2) - 8)
         case .q4_1: return Self.half(block, 0) * Float(nibble(4)) + Self.half(block, 2)
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return kQuantReferenceValue(i, in: block)
         }
     }
 
@@ -117,6 +130,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
     /// - `q8_0`: `d = max|x| / 127`, `q = round(x / d)` (ties away from zero).
     /// - `q4_0`: `d = v / −8` where `v` is the value of largest magnitude, `q = min(15, ⌊x / d + 8.5⌋)`.
     /// - `q4_1`: `d = (max − min) / 15`, `m = min`, `q = min(15, ⌊(x − m) / d + 0.5⌋)`.
+    /// - K-quants: a plain min/max rounding (`quantizeKQuant`), not ggml's search for the best
+    ///   scales, so its error is somewhat larger than llama.cpp's.
     /// Halves and bf16 round to nearest even. Not a hot path: tests and writers use it.
     public func quantize(_ source: UnsafePointer<Float>, blocks: Int, into destination: UnsafeMutableRawPointer) {
         func storeHalf(_ value: Float, _ offset: Int, _ block: UnsafeMutableRawPointer) {
@@ -172,12 +187,14 @@ public enum BlockFormat: String, Sendable, CaseIterable {
                     block.storeBytes(of: code(x[j]) | code(x[j + 16]) << 4, toByteOffset: 4 + j, as: UInt8.self)
                 }
             }
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:
+            quantizeKQuant(source, blocks: blocks, into: destination)
         }
     }
 
     /// `value` limited to `[low, high]`; NaN (from NaN or infinite input) becomes `low`, so that
     /// quantizing bad data yields bad codes rather than a trap in the integer conversion.
-    private static func clamped(_ value: Float, _ low: Float, _ high: Float) -> Float {
+    static func clamped(_ value: Float, _ low: Float, _ high: Float) -> Float {
         value.isNaN ? low : min(high, max(low, value))
     }
 

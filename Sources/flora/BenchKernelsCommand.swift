@@ -22,8 +22,11 @@ extension Bench {
         @Option(help: "Comma-separated layers to measure: q/o, k/v, gate/up, down, lm-head (default all).")
         var layers: String?
 
-        @Option(help: "Weight storage of the products: f32 (default), q8_0 or q4_1 (quantized panels, dequantized inside the kernel).")
+        @Option(help: "Weight storage of the products: f32 (default), q8_0, q4_1, q2_k, q3_k, q4_k, q5_k or q6_k (quantized panels, dequantized inside the kernel).")
         var weights = "f32"
+
+        @Option(help: "Round every layer's inputs up to a multiple of this (default: the weight format's block, so 256 for K-quants and SmolLM2's 576 becomes 768; give 256 with another format to compare on the same shapes).")
+        var inputsMultiple: Int?
 
         @Option(help: "What to measure: products, adapted, or both (products,adapted).")
         var sections: String = "products,adapted"
@@ -90,8 +93,9 @@ extension Bench {
                 choice = .parts(parts)
             }
             var benchmark = KernelBenchmark(quick: quick, parallelism: choice)
-            guard let format = BlockFormat(rawValue: weights), format == .f32 || PackedMatrix.quantizedFormats.contains(format) else {
-                throw ValidationError("--weights must be f32, q8_0 or q4_1, got '\(weights)'")
+            let formats = [BlockFormat.f32] + PackedMatrix.quantizedFormats
+            guard let format = formats.first(where: { $0.rawValue.lowercased() == weights.lowercased() }) else {
+                throw ValidationError("--weights must be one of \(formats.map { $0.rawValue.lowercased() }.joined(separator: ", ")), got '\(weights)'")
             }
             benchmark.weightFormat = format
             if let rows { benchmark.rowCounts = try parsePositiveIntegers(rows, option: "--rows") }
@@ -103,6 +107,11 @@ extension Bench {
                 }
                 benchmark.shapes = KernelBenchmark.modelShapes.filter { names.contains($0.name) }
             }
+            let multiple = inputsMultiple ?? format.elementsPerBlock
+            guard multiple >= 1, multiple % format.elementsPerBlock == 0 else {
+                throw ValidationError("--inputs-multiple must be a positive multiple of \(format.elementsPerBlock) for \(weights) weights, got \(multiple)")
+            }
+            benchmark.shapes = KernelBenchmark.shapes(benchmark.shapes, inputsRoundedUpTo: multiple)
             return benchmark
         }
 

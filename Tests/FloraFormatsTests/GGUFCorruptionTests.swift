@@ -179,15 +179,53 @@ extension [UInt8] {
         #expect(refusal(bytes)?.kind == .limitExceeded)
     }
 
-    @Test func aKQuantTensorParsesButIsRefusedByNameWhenLoaded() throws {
+    @Test func iQuantAndQ8_KTensorsParseButAreRefusedByNameWhenLoaded() throws {
         var writer = GGUFWriter()
-        try writer.addRawTensor("output.weight", dimensions: [256, 2], type: .q6_K, bytes: [UInt8](repeating: 0, count: 420))
+        try writer.addRawTensor("output.weight", dimensions: [256, 2], type: .iq2_XXS, bytes: [UInt8](repeating: 0, count: 132))
+        try writer.addRawTensor("blk.0.attn_q.weight", dimensions: [256, 1], type: .q8_K, bytes: [UInt8](repeating: 0, count: 292))
         let file = try GGUFFile(bytes: try writer.serialized(), name: "k.gguf")
-        #expect(try file.tensorInfo("output.weight").type == .q6_K)
+        #expect(try file.tensorInfo("output.weight").type == .iq2_XXS)
         let error = #expect(throws: FormatError.self) { try file.tensor("output.weight") }
         #expect(error?.kind == .unsupportedType)
         #expect(error?.description.contains("k.gguf: output.weight") == true)
-        #expect(error?.description.contains("Q6_K, which is not supported yet") == true)
+        #expect(error?.description.contains("IQ2_XXS, which is not supported yet") == true)
+        #expect(error?.description.contains("Q2_K, Q3_K, Q4_K, Q5_K, Q6_K") == true)
+        let q8K = #expect(throws: FormatError.self) { try file.tensor("blk.0.attn_q.weight") }
+        #expect(q8K?.description.contains("k.gguf: blk.0.attn_q.weight") == true)
+        #expect(q8K?.description.contains("found Q8_K, ggml's intermediate type for the activations") == true)
+    }
+
+    @Test func aTruncatedKQuantBlockIsRefusedNamingTheTensorAndItsBytes() throws {
+        var writer = GGUFWriter()
+        try writer.addRawTensor(
+            "blk.0.attn_q.weight", dimensions: [512, 3], type: .q4_K, bytes: KQuantFixtures.randomBlocks(.q4_K, count: 6, seed: 1))
+        let bytes = try writer.serialized()
+        let error = refusal(Array(bytes.dropLast(100)), "q4k.gguf")  // 864 bytes of blocks, the last 100 cut
+        #expect(error?.kind == .outOfBounds)
+        #expect(error?.description.contains("q4k.gguf: blk.0.attn_q.weight: expected 864 bytes of Q4_K data at offset 0") == true)
+        #expect(error?.description.contains("found a file of \(bytes.count - 100) bytes") == true)
+    }
+
+    @Test func aKQuantRowThatIsNotWholeSuperBlocksIsRefused() throws {
+        var writer = GGUFWriter()
+        try writer.addRawTensor(
+            "blk.0.ffn_down.weight", dimensions: [256, 3], type: .q5_K, bytes: KQuantFixtures.randomBlocks(.q5_K, count: 3, seed: 2))
+        var bytes = try writer.serialized()
+        bytes.setU64(384, at: fields(bytes, "blk.0.ffn_down.weight", dimensions: 2).dimensions)
+        let error = refusal(bytes, "q5k.gguf")
+        #expect(error?.kind == .invalidValue)
+        #expect(error?.description
+            == "q5k.gguf: blk.0.ffn_down.weight: expected ne0 a multiple of 256 (the Q5_K block size), found dimensions [384, 3]")
+    }
+
+    @Test func anUnknownQuantTypeIsRefusedNamingTheTensorAndTheTypeId() throws {
+        var writer = GGUFWriter()
+        try writer.addRawTensor(
+            "blk.0.attn_k.weight", dimensions: [256, 1], type: .q6_K, bytes: KQuantFixtures.randomBlocks(.q6_K, count: 1, seed: 3))
+        var bytes = try writer.serialized()
+        bytes.setU32(41, at: fields(bytes, "blk.0.attn_k.weight", dimensions: 2).type)
+        #expect(refusal(bytes, "iq.gguf")?.description
+            == "iq.gguf: blk.0.attn_k.weight: expected a known ggml tensor type, found type id 41")
     }
 
     @Test func aTensorWithNaNIsRefusedWhenLoaded() throws {
