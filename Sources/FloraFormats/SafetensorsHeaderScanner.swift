@@ -86,11 +86,12 @@ public enum SafetensorsHeaderScanner {
             let start = at
             var value = 0
             while at < bytes.count, bytes[at] &- UInt8(ascii: "0") < 10 {
+                guard at - start < 18 else { return nil }
                 value = value * 10 + Int(bytes[at] &- UInt8(ascii: "0"))
                 at += 1
             }
             let digits = at - start
-            guard digits > 0, digits <= 18, digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
+            guard digits > 0, digits == 1 || bytes[start] != UInt8(ascii: "0") else { return nil }
             return value
         }
 
