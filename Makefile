@@ -43,9 +43,10 @@ generate: model build
 
 # --build-tests also builds the flora executable that the end-to-end tests start; building the
 # product alone first would compile the server's dependencies twice (they differ by configuration).
+# scripts/run-tests.sh bounds the run and names any test that never ends.
 test: model
 	swift build $(SWIFT_FLAGS) --build-tests
-	swift test $(SWIFT_FLAGS) --skip-build
+	scripts/run-tests.sh swift test $(SWIFT_FLAGS) --skip-build
 	$(MAKE) e2e-run
 
 # The server end to end on the real model, driven by the official openai client (tests/e2e).

@@ -66,7 +66,11 @@ final class EngineCore {
 
     func run() {
         while true {
-            for command in inbox.take() { apply(command) }
+            let commands = inbox.take()
+            for command in commands { apply(command) }
+            // Readers see a new request as waiting before the next forward, not after it: a
+            // forward may be long, or held (PacedRunner) until a reader has seen this state.
+            if !commands.isEmpty { publish() }
             if let shutdown, streams.isEmpty || shutdown.deadline.map({ ContinuousClock.now >= $0 }) == true {
                 for id in Array(streams.keys) { end(id, reason: .abort) }
                 publish()

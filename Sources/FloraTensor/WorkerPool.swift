@@ -60,9 +60,14 @@ final class WorkerPool: Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            job.withLock { $0 = Job(parts: parts, body: body) }
+            // Counters first, then the job: a worker that arrives late from the last region (it
+            // counted itself active after that caller stopped waiting for it) may read this job
+            // at once, and must find its parts unclaimed and its count at zero. Published the
+            // other way round, such a worker ran a part twice or had its count wiped, and the
+            // caller waited forever.
             claimed.store(0, ordering: .relaxed)
             finished.store(0, ordering: .relaxed)
+            job.withLock { $0 = Job(parts: parts, body: body) }
             generation.add(1, ordering: .sequentiallyConsistent)
             for sleeper in sleepers where sleeper.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
                 sleeper.semaphore.signal()

@@ -3,6 +3,7 @@
 
 import FloraEngine
 import FloraServer
+import FloraTestSupport
 import Foundation
 import HummingbirdTesting
 import Testing
@@ -10,7 +11,17 @@ import Testing
 @Suite struct DisconnectTests {
     @Test(arguments: [true, false])
     func aClientThatHangsUpFreesItsBlocks(streaming: Bool) async throws {
-        let server = try await TestServer.make(adapterCount: 1)
+        // The core gets 400 steps, fewer than the request's 480 tokens, however slow the machine
+        // is at noticing the hang-up: only an abort can end the request.
+        let pace = Pace()
+        let server = try await TestServer.make(adapterCount: 1, pace: pace)
+        let stepper = Task {
+            for _ in 0..<400 where !Task.isCancelled {
+                pace.step()
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+        }
+        defer { stepper.cancel() }
         let adapter = server.adapterNames[0]
         try await server.withLiveServer { client in
             let port = try #require(client.port)
@@ -23,6 +34,7 @@ import Testing
             #expect(snapshot.freeKVBlocks == snapshot.totalKVBlocks)
             #expect(snapshot.generationTokensTotal < 480, "the request was aborted, not run to its end")
             // Other clients are not disturbed.
+            pace.open()
             let after = try await client.post("/v1/completions", json: #"{"prompt": "still here", "max_tokens": 3}"#)
             #expect(after.status == .ok)
         }

@@ -50,7 +50,12 @@ struct Sample: Equatable {
         // the core then holds before the next step.
         pace.step()
         _ = try await firstIterator.next()
-        while server.engine.snapshot().waitingRequests != 1 || server.engine.snapshot().runningRequests != 1 { await Task.yield() }
+        let held = await eventually { server.engine.snapshot().waitingRequests == 1 && server.engine.snapshot().runningRequests == 1 }
+        guard held else {
+            pace.open()
+            Issue.record("the engine never showed one request running and one waiting: \(server.engine.snapshot())")
+            return
+        }
 
         try await server.withRouter { client in
             let response = try await client.get("/metrics")
