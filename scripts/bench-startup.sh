@@ -8,7 +8,8 @@
 # seven modules of the default model (4.8 MB each; the copies are hard links of one folder, so
 # 10,000 take the disk of one), starts the server on loopback, and reports the seconds until
 # /health answers and the server's resident memory (VmRSS) at that moment. Then it runs
-# `flora bench throughput` (base model and fLoRA rank 1) with each build. Prints a table and
+# `flora bench throughput` (base model and fLoRA rank 1, request set --scale $SCALE, default 0.1)
+# with each build. Prints a table and
 # writes bench-startup.csv in the working folder.
 set -euo pipefail
 
@@ -68,9 +69,9 @@ done
 for round in $(seq 1 "$rounds"); do
     for build in "${builds[@]}"; do
         "${binary[$build]}" bench throughput --model "$model" --methods base,flora --ranks 1 --repeats 1 \
-            --csv "$work/throughput.csv" >/dev/null 2>&1
+            --scale "${SCALE:-0.1}" --csv "$work/throughput.csv" >/dev/null 2>&1
         awk -F, -v b="$build" -v r="$round" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-            { print b ",tokens_per_second_" $col["method"] ",0," r "," $col["output_tokens_per_second"] }' \
+            { print b ",tokens_per_second_" $col["method"] ",0," r "," $col["output_tokens_per_s"] }' \
             "$work/throughput.csv" >> bench-startup.csv
         echo "$build: throughput round $round done" >&2
     done

@@ -119,7 +119,8 @@ public enum AdapterLoader {
         func checkNames(_ selector: PEFTConfig.ModuleSelector?, key: String) throws {
             guard case .names(let names) = selector else { return }
             for entry in names {
-                let exists = modules.contains { module in
+                // A bare module name (the usual entry) selects that module in every layer.
+                let exists = modules.contains { $0.rawValue == entry } || modules.contains { module in
                     (0..<shapes.layers).contains { PEFTModuleMatcher.listEntry(entry, selects: module.modulePath(layer: $0)) }
                 }
                 guard exists else {

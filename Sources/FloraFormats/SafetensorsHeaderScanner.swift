@@ -99,13 +99,17 @@ public enum SafetensorsHeaderScanner {
         mutating func string() -> String? {
             guard take(UInt8(ascii: "\"")) else { return nil }
             let start = at
+            var ascii = true
             while at < bytes.count {
                 let byte = bytes[at]
                 if byte == UInt8(ascii: "\"") {
                     at += 1
-                    return String(validating: UnsafeRawBufferPointer(rebasing: bytes[start ..< at - 1]), as: UTF8.self)
+                    let text = UnsafeRawBufferPointer(rebasing: bytes[start ..< at - 1])
+                    // Tensor names are ASCII, which needs no validation.
+                    return ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
                 }
                 if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+                ascii = ascii && byte < 0x80
                 at += 1
             }
             return nil

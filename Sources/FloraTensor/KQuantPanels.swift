@@ -98,13 +98,10 @@ enum Q3KTile: KQuantTile {
     }
 }
 
-enum Q4KTile: KQuantTile {
-    static var tileBytes: Int { 4864 }
-    static var groupSize: Int { 32 }
-    static var low: (offset: Int, bits: Int) { (768, 4) }
-    static var high: (offset: Int, bits: Int) { (4864, 0) }
-    static var codeBias: Int32 { 0 }
+/// Q4_K and Q5_K: 6-bit scales and mins per group of 32, packed as in the file's 12-byte table.
+protocol KQuantTileWithMins: KQuantTile {}
 
+extension KQuantTileWithMins {
     @inline(__always)
     static func groupScales(_ tile: UnsafeRawPointer, group g: Int) -> KQuantGroupScales { scalesAndMins(tile, group: g) }
 
@@ -117,23 +114,20 @@ enum Q4KTile: KQuantTile {
     }
 }
 
-enum Q5KTile: KQuantTile {
+enum Q4KTile: KQuantTileWithMins {
+    static var tileBytes: Int { 4864 }
+    static var groupSize: Int { 32 }
+    static var low: (offset: Int, bits: Int) { (768, 4) }
+    static var high: (offset: Int, bits: Int) { (4864, 0) }
+    static var codeBias: Int32 { 0 }
+}
+
+enum Q5KTile: KQuantTileWithMins {
     static var tileBytes: Int { 5888 }
     static var groupSize: Int { 32 }
     static var low: (offset: Int, bits: Int) { (768, 4) }
     static var high: (offset: Int, bits: Int) { (4864, 1) }
     static var codeBias: Int32 { 0 }
-
-    @inline(__always)
-    static func groupScales(_ tile: UnsafeRawPointer, group g: Int) -> KQuantGroupScales { scalesAndMins(tile, group: g) }
-
-    static func groupScale(_ tile: UnsafeRawPointer, column c: Int, group g: Int) -> (scale: Float, offset: Float) {
-        scaleAndMin(tile, column: c, group: g)
-    }
-
-    static func storeScales(_ parts: KQuantParts, into tile: UnsafeMutableRawPointer, column c: Int) {
-        storeScalesAndMins(parts, into: tile, column: c)
-    }
 }
 
 enum Q6KTile: KQuantTile {
