@@ -18,6 +18,8 @@ public struct PEFTTensorName: Sendable, Equatable, Hashable {
     }
 
     public static let prefix = "base_model.model."
+    /// What every layer's tensor name starts with; built once (it is too long for an inline string).
+    static let layersPrefix = prefix + "model.layers."
 
     /// Layer index (`Int.max` when the digits overflow, so that range checks refuse it).
     public let layer: Int
@@ -44,9 +46,8 @@ public struct PEFTTensorName: Sendable, Equatable, Hashable {
     /// nil for any other name. Works on UTF-8 slices: a server start parses every tensor name of
     /// every adapter folder.
     public init?(parsing name: String) {
-        let layers = Self.prefix + "model.layers."
-        guard name.hasPrefix(layers) else { return nil }
-        let parts = name.utf8.dropFirst(layers.utf8.count)
+        guard name.hasPrefix(Self.layersPrefix) else { return nil }
+        let parts = name.utf8.dropFirst(Self.layersPrefix.utf8.count)
             .split(separator: UInt8(ascii: "."), maxSplits: 6, omittingEmptySubsequences: false)
         // <i>, <block>, <module>, <role>, then: [] | [default] | [weight] | [default, weight]
         guard parts.count >= 4, parts.count <= 6, let role = Role(rawValue: String(Substring(parts[3]))) else { return nil }

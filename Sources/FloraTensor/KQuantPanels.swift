@@ -76,13 +76,10 @@ enum Q2KTile: KQuantTile {
     }
 }
 
-enum Q3KTile: KQuantTile {
-    static var tileBytes: Int { 3712 }
-    static var groupSize: Int { 16 }
-    static var low: (offset: Int, bits: Int) { (640, 2) }
-    static var high: (offset: Int, bits: Int) { (2688, 1) }
-    static var codeBias: Int32 { 4 }
+/// Q3_K and Q6_K: a signed 8-bit scale per group of 16 under the super-block scale, no mins.
+protocol KQuantTileWithSignedScales: KQuantTile {}
 
+extension KQuantTileWithSignedScales {
     @inline(__always)
     static func groupScales(_ tile: UnsafeRawPointer, group g: Int) -> KQuantGroupScales {
         signedScales(tile, scales: 128 + 32 * g)
@@ -96,6 +93,15 @@ enum Q3KTile: KQuantTile {
         storeSuperBlockScales(parts, into: tile, column: c, mins: false)
         for g in 0..<16 { tile.storeBytes(of: parts.scales[g], toByteOffset: 128 + 32 * g + c, as: Int8.self) }
     }
+}
+
+enum Q3KTile: KQuantTileWithSignedScales {
+    static var tileBytes: Int { 3712 }
+    static var groupSize: Int { 16 }
+    static var low: (offset: Int, bits: Int) { (640, 2) }
+    static var high: (offset: Int, bits: Int) { (2688, 1) }
+    static var codeBias: Int32 { 4 }
+
 }
 
 /// Q4_K and Q5_K: 6-bit scales and mins per group of 32, packed as in the file's 12-byte table.
@@ -130,26 +136,13 @@ enum Q5KTile: KQuantTileWithMins {
     static var codeBias: Int32 { 0 }
 }
 
-enum Q6KTile: KQuantTile {
+enum Q6KTile: KQuantTileWithSignedScales {
     static var tileBytes: Int { 6784 }
     static var groupSize: Int { 16 }
     static var low: (offset: Int, bits: Int) { (640, 4) }
     static var high: (offset: Int, bits: Int) { (4736, 2) }
     static var codeBias: Int32 { 32 }
 
-    @inline(__always)
-    static func groupScales(_ tile: UnsafeRawPointer, group g: Int) -> KQuantGroupScales {
-        signedScales(tile, scales: 128 + 32 * g)
-    }
-
-    static func groupScale(_ tile: UnsafeRawPointer, column c: Int, group g: Int) -> (scale: Float, offset: Float) {
-        signedScale(tile, scales: 128 + 32 * g, column: c)
-    }
-
-    static func storeScales(_ parts: KQuantParts, into tile: UnsafeMutableRawPointer, column c: Int) {
-        storeSuperBlockScales(parts, into: tile, column: c, mins: false)
-        for g in 0..<16 { tile.storeBytes(of: parts.scales[g], toByteOffset: 128 + 32 * g + c, as: Int8.self) }
-    }
 }
 
 extension KQuantTile {
