@@ -45,9 +45,12 @@ struct Sample: Equatable {
         let (a, b) = (server.adapterNames[0], server.adapterNames[1])
         let first = server.engine.generate(EngineRequest(promptTokens: bytesOf("one"), parameters: SamplingParameters(maxTokens: 300), adapterName: a))
         var firstIterator = first.makeAsyncIterator()
+        // Its adapter loads, then one step: the first request runs. The second arrives only now
+        // (sent together, the adapter that finished loading first would decide which one runs),
+        // and the core, already holding before its next step, takes it in after that step.
+        pace.step()
+        _ = try await firstIterator.next()
         let second = server.engine.generate(EngineRequest(promptTokens: bytesOf("two"), parameters: SamplingParameters(maxTokens: 5), adapterName: b))
-        // Adapter loads, then the first step: the first request runs, the second waits behind it;
-        // the core then holds before the next step.
         pace.step()
         _ = try await firstIterator.next()
         let held = await eventually { server.engine.snapshot().waitingRequests == 1 && server.engine.snapshot().runningRequests == 1 }
