@@ -15,7 +15,7 @@ extension AdapterWeights {
     ///
     /// - Parameters:
     ///   - alpha: LoRA's `lora_alpha`; defaults to `rank` (scale 1).
-    ///   - feedForward: IA3's `feedforward_modules`; defaults to the MLP modules among `targets`.
+    ///   - feedForward: IA3's `feedforward_modules`; defaults, as PEFT's, to the MLP's output layer among `targets`.
     public static func initialized(
         name: String = "adapter", kind: AdapterKind, rank: Int, targets: [TargetModule], shapes: AdapterTargetShapes,
         seed: UInt64, random: Bool = false, alpha: Float? = nil, useRSLoRA: Bool = false,
@@ -27,7 +27,7 @@ extension AdapterWeights {
             throw AdapterError.shapeMismatch(adapter: name, expected: "a module the model has (\(shapes))", found: module.rawValue)
         }
         let targetSet = Set(targets)
-        let feedForwardSet = Set(feedForward ?? targets.filter { $0.block == "mlp" })
+        let feedForwardSet = Set(feedForward ?? targets.filter(\.readsMLPActivation))
         var generator = SeededGenerator(seed: seed)
         let loraAlpha = alpha ?? Float(rank)
         var modules: [AdapterModuleKey: AdapterModuleWeights] = [:]

@@ -70,7 +70,8 @@ public enum AdapterLoader {
                 case .ia3: [(.ia3, expectation.feedForward ? [1, d_in] : [d_out, 1])]
                 }
                 for (role, shape) in expected {
-                    let canonical = PEFTTensorName(layer: key.layer, block: key.module.block, module: key.module.rawValue, role: role)
+                    let canonical = PEFTTensorName(
+                        layerStack: key.module.layerStack, layer: key.layer, block: key.module.block, module: key.module.name, role: role)
                     guard let stored = found[key]?[role] else {
                         throw FormatError(.missing, file: peft.weightsPath, item: canonical.name,
                                           expected: "a tensor of shape \(shape) (\(key.module.rawValue) of layer \(key.layer) is targeted)",
@@ -120,7 +121,7 @@ public enum AdapterLoader {
             guard case .names(let names) = selector else { return }
             for entry in names {
                 // A bare module name (the usual entry) selects that module in every layer.
-                let exists = modules.contains { $0.rawValue == entry } || modules.contains { module in
+                let exists = modules.contains { $0.rawValue == entry || $0.name == entry } || modules.contains { module in
                     (0..<shapes.layers).contains { PEFTModuleMatcher.listEntry(entry, selects: module.modulePath(layer: $0)) }
                 }
                 guard exists else {
@@ -169,13 +170,13 @@ public enum AdapterLoader {
         for name in file.tensorNames {
             guard let parsed = PEFTTensorName(parsing: name) else {
                 throw FormatError(.invalidValue, file: file.path, item: name,
-                                  expected: "only adapter tensors named \(PEFTTensorName.prefix)model.layers.<i>.<self_attn|mlp>.<module>.<\(roleList)>",
+                                  expected: "only adapter tensors named \(PEFTTensorName.prefix)<\(PEFTTensorName.layerStacks.joined(separator: "|"))>.<i>.<block>.<module>.<\(roleList)>",
                                   found: "an unexpected tensor")
             }
-            guard let module = TargetModule(rawValue: parsed.module), module.block == parsed.block, shapes.has(module) else {
-                let known = TargetModule.allCases.filter(shapes.has).map { "\($0.block).\($0.rawValue)" }.joined(separator: ", ")
-                throw FormatError(.invalidValue, file: file.path, item: name, expected: "a module the model has (\(known))",
-                                  found: "module '\(parsed.block).\(parsed.module)'")
+            guard let module = TargetModule(layerStack: parsed.layerStack, block: parsed.block, name: parsed.module), shapes.has(module) else {
+                let known = TargetModule.allCases.filter(shapes.has).map { "\($0.layerStack).<i>.\($0.block).\($0.name)" }
+                throw FormatError(.invalidValue, file: file.path, item: name, expected: "a module the model has (\(known.joined(separator: ", ")))",
+                                  found: "module '\(parsed.modulePath)'")
             }
             guard parsed.layer < shapes.layers else {
                 throw FormatError(.invalidValue, file: file.path, item: name,

@@ -63,7 +63,8 @@ public enum AdapterWriter {
         var result: [(name: String, tensor: Tensor)] = []
         for key in weights.moduleKeys {
             func name(_ role: PEFTTensorName.Role) -> String {
-                PEFTTensorName(layer: key.layer, block: key.module.block, module: key.module.rawValue, role: role).name
+                PEFTTensorName(
+                    layerStack: key.module.layerStack, layer: key.layer, block: key.module.block, module: key.module.name, role: role).name
             }
             switch weights.module(layer: key.layer, key.module)! {
             case .flora(let f):

@@ -1,7 +1,9 @@
 // The linear layers an adapter may change, and their dimensions in the base model (DESIGN.md section 1).
 
-/// One of the seven linear layers of a Llama-family transformer block that PEFT adapters target.
-/// The raw value is the module's name in Hugging Face checkpoints and PEFT configs.
+/// A linear layer of a transformer block that PEFT adapters target: the seven of the Llama
+/// family, or the four of GPTBigCode (StarCoder). The raw value names it uniquely as a PEFT
+/// `target_modules` entry would (GPTBigCode has a `c_proj` in each block, so those two carry
+/// their block).
 public enum TargetModule: String, CaseIterable, Sendable, Codable {
     case qProj = "q_proj"
     case kProj = "k_proj"
@@ -10,8 +12,18 @@ public enum TargetModule: String, CaseIterable, Sendable, Codable {
     case gateProj = "gate_proj"
     case upProj = "up_proj"
     case downProj = "down_proj"
+    /// GPTBigCode's fused query/key/value projection.
+    case cAttn = "c_attn"
+    case attnCProj = "attn.c_proj"
+    case cFc = "c_fc"
+    case mlpCProj = "mlp.c_proj"
 
-    /// Dense index 0..<7, used to lay per-(layer, module) tables out as `[layers * 7]`.
+    /// The seven linear layers of a Llama-family block.
+    public static let llama: [TargetModule] = [.qProj, .kProj, .vProj, .oProj, .gateProj, .upProj, .downProj]
+    /// The four of a GPTBigCode block.
+    public static let gptBigCode: [TargetModule] = [.cAttn, .attnCProj, .cFc, .mlpCProj]
+
+    /// Dense index 0..<11, used to lay per-(layer, module) tables out as `[layers * 11]`.
     public var index: Int {
         switch self {
         case .qProj: 0
@@ -21,19 +33,53 @@ public enum TargetModule: String, CaseIterable, Sendable, Codable {
         case .gateProj: 4
         case .upProj: 5
         case .downProj: 6
+        case .cAttn: 7
+        case .attnCProj: 8
+        case .cFc: 9
+        case .mlpCProj: 10
         }
     }
 
-    /// The sub-module of a decoder layer that holds this linear layer in Hugging Face's Llama.
+    /// The module's own name inside its block, as checkpoints spell it (`c_proj` for both of GPTBigCode's).
+    public var name: String {
+        switch self {
+        case .attnCProj, .mlpCProj: "c_proj"
+        default: rawValue
+        }
+    }
+
+    /// The sub-module of a decoder layer that holds this linear layer in Hugging Face's model.
     public var block: String {
         switch self {
         case .qProj, .kProj, .vProj, .oProj: "self_attn"
-        case .gateProj, .upProj, .downProj: "mlp"
+        case .gateProj, .upProj, .downProj, .cFc, .mlpCProj: "mlp"
+        case .cAttn, .attnCProj: "attn"
         }
     }
 
-    /// The module's path in a Hugging Face Llama model, as PEFT matches `target_modules` against it.
-    public func modulePath(layer: Int) -> String { "model.layers.\(layer).\(block).\(rawValue)" }
+    /// The path of the list of decoder layers in the Hugging Face model: `model.layers` (Llama)
+    /// or `transformer.h` (GPTBigCode).
+    public var layerStack: String {
+        switch self {
+        case .qProj, .kProj, .vProj, .oProj, .gateProj, .upProj, .downProj: "model.layers"
+        case .cAttn, .attnCProj, .cFc, .mlpCProj: "transformer.h"
+        }
+    }
+
+    /// Whether the layer reads the MLP's inner activation: PEFT's default IA3 `feedforward_modules`
+    /// (the layers whose input, not output, IA3 scales).
+    public var readsMLPActivation: Bool { self == .downProj || self == .mlpCProj }
+
+    /// The module found at `<layerStack>.<i>.<block>.<name>`, if any.
+    public init?(layerStack: String, block: String, name: String) {
+        guard let module = Self.allCases.first(where: { $0.name == name && $0.block == block && $0.layerStack == layerStack }) else {
+            return nil
+        }
+        self = module
+    }
+
+    /// The module's path in a Hugging Face model, as PEFT matches `target_modules` against it.
+    public func modulePath(layer: Int) -> String { "\(layerStack).\(layer).\(block).\(name)" }
 }
 
 /// The kinds of adapter Flora serves side by side in one batch.
@@ -49,8 +95,8 @@ public enum AdapterKind: String, Sendable, CaseIterable, Codable {
 public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible {
     /// Number of transformer layers.
     public let layers: Int
-    private let inputCounts: [Int]   // [7], by TargetModule.index
-    private let outputCounts: [Int]  // [7]
+    private let inputCounts: [Int]   // [11], by TargetModule.index
+    private let outputCounts: [Int]  // [11]
 
     /// - Parameters: `inputs`/`outputs` give `d_in`/`d_out` of each module the model has.
     public init(layers: Int, inputs: [TargetModule: Int], outputs: [TargetModule: Int]) throws {
@@ -95,6 +141,21 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
                      .gateProj: hiddenSize, .upProj: hiddenSize, .downProj: intermediateSize],
             outputs: [.qProj: q, .kProj: kv, .vProj: kv, .oProj: hiddenSize,
                       .gateProj: intermediateSize, .upProj: intermediateSize, .downProj: hiddenSize])
+    }
+
+    /// The shapes of a GPTBigCode model: c_attn `[hidden → hidden + 2·kvHeads·headDim]` (query,
+    /// key and value fused), attn.c_proj `[hidden → hidden]`, c_fc `[hidden → inner]`,
+    /// mlp.c_proj `[inner → hidden]`.
+    public static func gptBigCode(
+        layers: Int, hiddenSize: Int, keyValueDimension: Int, innerSize: Int
+    ) throws -> AdapterTargetShapes {
+        for (what, value) in [("hidden size", hiddenSize), ("key-value width", keyValueDimension), ("inner size", innerSize)] where value <= 0 {
+            throw AdapterError.invalidArgument(what: what, expected: "a positive number", found: "\(value)")
+        }
+        return try AdapterTargetShapes(
+            layers: layers,
+            inputs: [.cAttn: hiddenSize, .attnCProj: hiddenSize, .cFc: hiddenSize, .mlpCProj: innerSize],
+            outputs: [.cAttn: hiddenSize + 2 * keyValueDimension, .attnCProj: hiddenSize, .cFc: innerSize, .mlpCProj: hiddenSize])
     }
 
     /// `d_in` of the module (0 when the model lacks it).

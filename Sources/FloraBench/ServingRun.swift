@@ -66,17 +66,17 @@ public struct RunMeasurement: Sendable, Equatable {
 
 /// A model shared by every run, and what runs need around it.
 public struct ServingHarness: Sendable {
-    public let model: LlamaModel
+    public let model: any CausalLanguageModel
     /// The model's tokenizer without stop tokens, so that every request generates exactly its
     /// output length (vLLM's `ignore_eos`): methods then do the same work.
     public let tokenizer: Tokenizer
     /// Ordinary token ids prompts are drawn from.
     public let promptTokenIds: [Int32]
 
-    public init(model: LlamaModel, tokenizer: Tokenizer) throws {
-        guard tokenizer.vocabularySize <= model.config.vocabularySize else {
+    public init(model: any CausalLanguageModel, tokenizer: Tokenizer) throws {
+        guard tokenizer.vocabularySize <= model.dimensions.vocabularySize else {
             throw BenchError.invalidArgument(
-                "the tokenizer has \(tokenizer.vocabularySize) tokens, the model's vocabulary only \(model.config.vocabularySize)")
+                "the tokenizer has \(tokenizer.vocabularySize) tokens, the model's vocabulary only \(model.dimensions.vocabularySize)")
         }
         self.model = model
         promptTokenIds = Workload.ordinaryTokenIds(of: tokenizer)

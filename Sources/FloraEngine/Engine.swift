@@ -25,12 +25,12 @@ public final class Engine: Sendable {
     private let nextRequestID = Atomic<Int>(0)
     private let inspectAdapter: @Sendable (String) throws -> AdapterManifest?
 
-    /// An engine serving `model` (a Llama-family `LlamaModel`).
+    /// An engine serving `model` (a `LlamaModel` or a `GPTBigCodeModel`).
     public convenience init(
-        model: LlamaModel, tokenizer: Tokenizer, config: EngineConfig = EngineConfig(),
+        model: any CausalLanguageModel, tokenizer: Tokenizer, config: EngineConfig = EngineConfig(),
         onEvent: (@Sendable (EngineEvent) -> Void)? = nil
     ) throws {
-        try self.init(model: .llama(model), tokenizer: tokenizer, config: config, adapters: .folders, onEvent: onEvent)
+        try self.init(model: EngineModel(model), tokenizer: tokenizer, config: config, adapters: .folders, onEvent: onEvent)
     }
 
     /// An engine serving any model runner, with adapters read by `adapters`.

@@ -30,25 +30,25 @@ public struct EngineModel: Sendable {
         self.makeRunner = makeRunner
     }
 
-    /// A Llama-family model run by `LlamaModel.forward`.
-    public static func llama(_ model: LlamaModel) -> EngineModel {
-        EngineModel(vocabularySize: model.config.vocabularySize, contextLength: model.config.contextLength,
-                    adapterShapes: model.adapterShapes) { blockCount, blockSize in
-            LlamaRunner(model: model, blockCount: blockCount, blockSize: blockSize)
+    /// A model of any of Flora's architectures, run by its `forward`.
+    public init(_ model: any CausalLanguageModel) {
+        let d = model.dimensions
+        self.init(vocabularySize: d.vocabularySize, contextLength: d.contextLength, adapterShapes: model.adapterShapes) { blockCount, blockSize in
+            ForwardRunner(model: model, blockCount: blockCount, blockSize: blockSize)
         }
     }
 }
 
-/// `LlamaModel.forward` with the KV cache and scratch of one engine.
-final class LlamaRunner: ModelRunner {
-    let model: LlamaModel
+/// A model's forward with the KV cache and scratch of one engine.
+final class ForwardRunner: ModelRunner {
+    let model: any CausalLanguageModel
     let cache: PagedKVCache
     let scratch: ForwardScratch
 
-    init(model: LlamaModel, blockCount: Int, blockSize: Int) {
+    init(model: any CausalLanguageModel, blockCount: Int, blockSize: Int) {
         self.model = model
-        cache = PagedKVCache(config: model.config, blockCount: blockCount, blockSize: blockSize)
-        scratch = ForwardScratch(config: model.config)
+        cache = PagedKVCache(config: model.dimensions, blockCount: blockCount, blockSize: blockSize)
+        scratch = ForwardScratch(config: model.dimensions)
     }
 
     func execute(_ batch: Batch, adapters: AdapterBank, row: (Int, UnsafeBufferPointer<Float>) -> Void) throws {

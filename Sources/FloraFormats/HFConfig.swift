@@ -1,8 +1,10 @@
 // config.json of a Hugging Face transformers model, Llama family (Llama 2/3, SmolLM, Mistral,
-// Qwen2): the fields Flora's model needs, with transformers' defaults, validated in one place.
+// Qwen2) or GPTBigCode (StarCoder): the fields Flora's model needs, with transformers' defaults,
+// validated in one place. GPTBigCode's file uses GPT-2's names (`n_embd`, `n_layer`, ...), which
+// transformers maps onto the common ones (its `attribute_map`); so does this decoder.
 import Foundation
 
-/// The Llama-family fields of `config.json`. Decoding applies transformers' defaults;
+/// The fields of `config.json` Flora's architectures read. Decoding applies transformers' defaults;
 /// `HFConfig.load(path:)` also validates and names the file and the field in its errors.
 public struct HFConfig: Decodable, Sendable, Equatable {
     public var modelType: String
@@ -30,6 +32,12 @@ public struct HFConfig: Decodable, Sendable, Equatable {
     public var hiddenAct: String
     /// `torch_dtype` (or `dtype`, as transformers 5 writes it), e.g. "bfloat16".
     public var torchDtype: String?
+    /// LayerNorm's epsilon (GPTBigCode's `layer_norm_epsilon`), nil when absent.
+    public var layerNormEpsilon: Float?
+    /// GPTBigCode: one key/value head shared by all query heads (StarCoder's multi-query attention).
+    public var multiQuery: Bool?
+    /// GPTBigCode: attention scores scaled by `1/√head_dim` (else unscaled).
+    public var scaleAttentionWeights: Bool?
 
     /// `rope_scaling` (Llama 3's "llama3" type, "linear", "dynamic", "yarn" ...), kept as given.
     public struct RopeScaling: Decodable, Sendable, Equatable {
@@ -65,24 +73,48 @@ public struct HFConfig: Decodable, Sendable, Equatable {
         case tieWordEmbeddings = "tie_word_embeddings", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
         case attentionBias = "attention_bias", mlpBias = "mlp_bias", hiddenAct = "hidden_act"
         case torchDtype = "torch_dtype", dtype
+        case layerNormEpsilon = "layer_norm_epsilon", multiQuery = "multi_query", scaleAttentionWeights = "scale_attn_weights"
+    }
+
+    /// GPT-2's names, as GPTBigCode's config.json has them.
+    enum GPT2Keys: String, CodingKey {
+        case nEmbd = "n_embd", nInner = "n_inner", nLayer = "n_layer", nHead = "n_head", nPositions = "n_positions"
+        case activationFunction = "activation_function"
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        let gpt2 = try decoder.container(keyedBy: GPT2Keys.self)
+        /// The value under the common name, else under GPT-2's.
+        func either<T: Decodable>(_ key: CodingKeys, _ alias: GPT2Keys) throws -> T? {
+            if let value = try c.decodeIfPresent(T.self, forKey: key) { return value }
+            return try gpt2.decodeIfPresent(T.self, forKey: alias)
+        }
+        func required<T: Decodable>(_ key: CodingKeys, _ alias: GPT2Keys) throws -> T {
+            guard let value: T = try either(key, alias) else {
+                throw DecodingError.keyNotFound(key, .init(codingPath: c.codingPath, debugDescription: "neither \(key.stringValue) nor \(alias.stringValue) is present"))
+            }
+            return value
+        }
         modelType = try c.decode(String.self, forKey: .modelType)
         architectures = try c.decodeIfPresent([String].self, forKey: .architectures) ?? []
-        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
-        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
-        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
-        numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
-        numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
+        hiddenSize = try required(.hiddenSize, .nEmbd)
+        // GPTBigCode's n_inner may be null: 4 × n_embd.
+        intermediateSize = try either(.intermediateSize, .nInner) ?? (gpt2.contains(.nEmbd) ? 4 * hiddenSize : c.decode(Int.self, forKey: .intermediateSize))
+        numHiddenLayers = try required(.numHiddenLayers, .nLayer)
+        numAttentionHeads = try required(.numAttentionHeads, .nHead)
+        multiQuery = try c.decodeIfPresent(Bool.self, forKey: .multiQuery)
+        // GPTBigCode's multi_query defaults to true, as transformers' GPTBigCodeConfig has it.
+        let oneKeyValueHead = multiQuery ?? (modelType == "gpt_bigcode")
+        numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? (oneKeyValueHead ? 1 : numAttentionHeads)
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
         rmsNormEps = try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
         ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10000
         ropeScaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
         vocabSize = try c.decode(Int.self, forKey: .vocabSize)
-        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
-        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
+        maxPositionEmbeddings = try either(.maxPositionEmbeddings, .nPositions) ?? 2048
+        // transformers' default is true (PretrainedConfig); Llama-family files say so when they tie.
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? (modelType == "gpt_bigcode")
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
         if let one = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
             eosTokenIds = [one]
@@ -91,8 +123,10 @@ public struct HFConfig: Decodable, Sendable, Equatable {
         }
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias)
         mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias)
-        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
+        hiddenAct = try either(.hiddenAct, .activationFunction) ?? (modelType == "gpt_bigcode" ? "gelu_pytorch_tanh" : "silu")
         torchDtype = try c.decodeIfPresent(String.self, forKey: .torchDtype) ?? c.decodeIfPresent(String.self, forKey: .dtype)
+        layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon)
+        scaleAttentionWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttentionWeights)
     }
 
     /// The width of one attention head: `head_dim`, or `hidden_size / num_attention_heads`.
@@ -116,7 +150,7 @@ public struct HFConfig: Decodable, Sendable, Equatable {
             config = try JSONDecoder().decode(HFConfig.self, from: data)
         } catch let error as DecodingError {
             let (item, found) = JSONKey.describe(error)
-            throw FormatError(.invalidValue, file: file, item: item, expected: "a transformers config.json of the Llama family", found: found)
+            throw FormatError(.invalidValue, file: file, item: item, expected: "a transformers config.json of the Llama family or GPTBigCode", found: found)
         }
         try config.validate(file: file)
         return config
@@ -142,6 +176,9 @@ public struct HFConfig: Decodable, Sendable, Equatable {
                         "a multiple of num_attention_heads (\(numAttentionHeads)) when head_dim is absent", hiddenSize)
         }
         try require(rmsNormEps > 0 && rmsNormEps.isFinite, "rms_norm_eps", "a small positive number", rmsNormEps)
+        if let layerNormEpsilon {
+            try require(layerNormEpsilon > 0 && layerNormEpsilon.isFinite, "layer_norm_epsilon", "a small positive number", layerNormEpsilon)
+        }
         try require(ropeTheta > 0 && ropeTheta.isFinite, "rope_theta", "a positive number", ropeTheta)
         for id in eosTokenIds + (bosTokenId.map { [$0] } ?? []) {
             try require(id >= 0 && id < vocabSize, "eos_token_id/bos_token_id", "ids below vocab_size (\(vocabSize))", id)

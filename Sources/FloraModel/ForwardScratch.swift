@@ -4,15 +4,16 @@
 import FloraTensor
 
 public final class ForwardScratch {
-    let config: LlamaConfig
+    let dimensions: ModelDimensions
 
     let hidden = ScratchBuffer<Float>()      // [T, hidden]  residual stream
     let normed = ScratchBuffer<Float>()      // [T, hidden]
+    let fusedQKV = ScratchBuffer<Float>()    // [T, fusedQKVWidth]  a fused projection's output, before the split
     let query = ScratchBuffer<Float>()       // [T, queryDim]
     let key = ScratchBuffer<Float>()         // [T, kvDim]
     let value = ScratchBuffer<Float>()       // [T, kvDim]
     let attention = ScratchBuffer<Float>()   // [T, queryDim]
-    let gate = ScratchBuffer<Float>()        // [T, intermediate]
+    let gate = ScratchBuffer<Float>()        // [T, intermediate]  (GPTBigCode: c_fc's output)
     let up = ScratchBuffer<Float>()          // [T, intermediate]
     let projected = ScratchBuffer<Float>()   // [T, hidden]
     let lastHidden = ScratchBuffer<Float>()  // [L, hidden]
@@ -21,13 +22,14 @@ public final class ForwardScratch {
     /// The longest context of the current batch: the distance between two workers' score rows.
     private(set) var scoreStride = 0
 
-    public init(config: LlamaConfig) {
-        self.config = config
+    public init(config: some TransformerShape) {
+        dimensions = config.dimensions
     }
 
     func reserve(tokens t: Int, logitRows l: Int, context: Int) {
-        let c = config
+        let c = dimensions
         hidden.reserve(t * c.hiddenSize)
+        fusedQKV.reserve(t * c.fusedQKVWidth)
         normed.reserve(t * c.hiddenSize)
         query.reserve(t * c.queryDim)
         key.reserve(t * c.kvDim)

@@ -19,13 +19,11 @@ extension GGUFWeightSource {
     /// The Q8_0, Q4_1 or K-quant weight `name` packed in its blocks; nil for other types (loaded
     /// as fp32) or when `keepsQuantizedWeights` is off.
     public func packedLinear(_ name: String) throws -> PackedMatrix? {
-        guard keepsQuantizedWeights, let ggufName = Self.ggufName(name), let info = file.tensorInfos[ggufName],
+        guard keepsQuantizedWeights, let ggufName = naming(name), let info = file.tensorInfos[ggufName],
               let format = info.type.blockFormat, PackedMatrix.quantizedFormats.contains(format), info.shape.count == 2
         else { return nil }
         let outputs = info.shape[0], inputs = info.shape[1]
-        var heads = 0
-        if unpermutesQueryKey && name.hasSuffix("self_attn.q_proj.weight") { heads = config.headCount }
-        if unpermutesQueryKey && name.hasSuffix("self_attn.k_proj.weight") { heads = config.kvHeadCount }
+        let heads = permutedHeads(name)
         if heads > 0 {
             let unit = format.isKQuant ? "whole \(format) super-blocks of \(format.elementsPerBlock) values"
                 : "whole \(format) blocks of \(format.elementsPerBlock) values"

@@ -39,37 +39,52 @@ extension LlamaConfig {
 /// The tensors of a GGUF file under Hugging Face names and layout.
 public struct GGUFWeightSource: WeightSource {
     public let file: GGUFFile
-    public let config: LlamaConfig
-    /// Only llama.cpp's `llama` converter permutes q and k (Qwen2 uses NeoX rotary as is).
-    let unpermutesQueryKey: Bool
+    /// Hugging Face name → GGUF name, by the file's architecture.
+    let naming: @Sendable (String) -> String?
+    /// The heads whose rows llama.cpp's converter permuted in the tensor of this Hugging Face
+    /// name (Llama's q and k weights and biases), 0 when it left the rows alone.
+    let permutedHeads: @Sendable (String) -> Int
     /// Q8_0, Q4_1 and K-quant linear weights (and the token embeddings) stay quantized in the
     /// packed panels (GGUFQuantizedWeights.swift); off, they are dequantized to fp32 at load time.
     public var keepsQuantizedWeights: Bool
 
+    /// A Llama-family file (`llama`, `mistral`, `qwen2`).
     public init(file: GGUFFile, config: LlamaConfig, keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault) throws {
+        // Only llama.cpp's `llama` converter permutes q and k (Qwen2 uses NeoX rotary as is).
+        let permutes = try file.string("general.architecture") != "qwen2"
+        let (queryHeads, keyHeads) = (config.headCount, config.kvHeadCount)
+        self.init(file: file, naming: Self.llamaName, keepsQuantizedWeights: keepsQuantizedWeights) { name in
+            guard permutes else { return 0 }
+            if name.hasSuffix("self_attn.q_proj.weight") || name.hasSuffix("self_attn.q_proj.bias") { return queryHeads }
+            if name.hasSuffix("self_attn.k_proj.weight") || name.hasSuffix("self_attn.k_proj.bias") { return keyHeads }
+            return 0
+        }
+    }
+
+    /// A file of any architecture: `naming` maps Hugging Face names to the file's, `permutedHeads`
+    /// says which tensors' rows were permuted for llama.cpp's rotary (none by default).
+    public init(
+        file: GGUFFile, naming: @escaping @Sendable (String) -> String?,
+        keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault,
+        permutedHeads: @escaping @Sendable (String) -> Int = { _ in 0 }
+    ) {
         self.file = file
-        self.config = config
+        self.naming = naming
+        self.permutedHeads = permutedHeads
         self.keepsQuantizedWeights = keepsQuantizedWeights
-        unpermutesQueryKey = try file.string("general.architecture") != "qwen2"
     }
 
     public var sourceName: String { file.path }
 
     public func contains(_ name: String) -> Bool {
-        Self.ggufName(name).map { file.tensorInfos[$0] != nil } ?? false
+        naming(name).map { file.tensorInfos[$0] != nil } ?? false
     }
 
     public func tensor(_ name: String) throws -> Tensor {
-        guard let ggufName = Self.ggufName(name) else { throw ModelError.missingTensor(source: sourceName, name: name) }
+        guard let ggufName = naming(name) else { throw ModelError.missingTensor(source: sourceName, name: name) }
         let t = try file.tensor(ggufName)
-        guard unpermutesQueryKey else { return t }
-        if name.hasSuffix("self_attn.q_proj.weight") || name.hasSuffix("self_attn.q_proj.bias") {
-            return Self.unpermuteRows(t, heads: config.headCount)
-        }
-        if name.hasSuffix("self_attn.k_proj.weight") || name.hasSuffix("self_attn.k_proj.bias") {
-            return Self.unpermuteRows(t, heads: config.kvHeadCount)
-        }
-        return t
+        let heads = permutedHeads(name)
+        return heads > 0 ? Self.unpermuteRows(t, heads: heads) : t
     }
 
     /// Undoes llama.cpp's `permute`: within each head, GGUF row `2i + j` holds Hugging Face row
@@ -92,8 +107,8 @@ public struct GGUFWeightSource: WeightSource {
         return out
     }
 
-    /// Hugging Face name → GGUF name.
-    static func ggufName(_ name: String) -> String? {
+    /// Hugging Face name → GGUF name in a Llama-family file.
+    @Sendable static func llamaName(_ name: String) -> String? {
         switch name {
         case LlamaTensorName.embedding: return "token_embd.weight"
         case LlamaTensorName.finalNorm: return "output_norm.weight"

@@ -1,7 +1,7 @@
 // The hyper-parameters of a Llama-family model (Llama 2/3, SmolLM, Mistral, Qwen2), in
 // Hugging Face's names, read from GGUF metadata or from config.json.
 
-public struct LlamaConfig: Sendable, Equatable {
+public struct LlamaConfig: Sendable, Equatable, TransformerShape {
     public var hiddenSize: Int          // d_model
     public var intermediateSize: Int    // SwiGLU width
     public var layerCount: Int
@@ -36,6 +36,12 @@ public struct LlamaConfig: Sendable, Equatable {
         self.tieWordEmbeddings = tieWordEmbeddings
         self.attentionBias = attentionBias
         self.ropeScaling = ropeScaling
+    }
+
+    public var dimensions: ModelDimensions {
+        ModelDimensions(
+            layerCount: layerCount, hiddenSize: hiddenSize, headCount: headCount, kvHeadCount: kvHeadCount, headDim: headDim,
+            intermediateSize: intermediateSize, vocabularySize: vocabularySize, contextLength: contextLength)
     }
 
     public var queryDim: Int { headCount * headDim }       // q_proj outputs
@@ -100,7 +106,7 @@ public enum ModelError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .invalidConfig(let source, let detail): "\(source): invalid model configuration: \(detail)"
-        case .unsupportedArchitecture(let source, let found): "\(source): unsupported architecture '\(found)' (supported: llama, qwen2, mistral)"
+        case .unsupportedArchitecture(let source, let found): "\(source): unsupported architecture '\(found)' (supported: llama, qwen2, mistral, gpt_bigcode/starcoder)"
         case .missingTensor(let source, let name): "\(source): missing tensor '\(name)'"
         case .wrongShape(let source, let name, let expected, let found): "\(source): tensor '\(name)' has shape \(found), expected \(expected)"
         case .invalidBatch(let detail): "invalid batch: \(detail)"

@@ -22,7 +22,7 @@ public struct LlamaLayer: Sendable {
     public let up: PackedMatrix             // [intermediate, hidden]
     public let down: PackedMatrix           // [hidden, intermediate]
 
-    /// The weight of one of the seven adaptable linear layers.
+    /// The weight of one of the seven adaptable linear layers (a Llama block has no other).
     public func linear(_ module: TargetModule) -> PackedMatrix {
         switch module {
         case .qProj: query
@@ -32,6 +32,7 @@ public struct LlamaLayer: Sendable {
         case .gateProj: gate
         case .upProj: up
         case .downProj: down
+        case .cAttn, .attnCProj, .cFc, .mlpCProj: preconditionFailure("a Llama block has no \(module.rawValue)")
         }
     }
 
@@ -46,14 +47,10 @@ public struct LlamaLayer: Sendable {
     }
 }
 
-public final class LlamaModel: Sendable {
+public final class LlamaModel: CausalLanguageModel {
     public let config: LlamaConfig
-    /// `[vocab, hidden]`; nil when the table stays quantized in `quantizedEmbedding`.
-    let embedding: Tensor?
-    /// The token embeddings kept in their quantized blocks, looked up one row per token without
-    /// an fp32 table (vocab × hidden floats): the LM head itself when tied, else a table of its
-    /// own. nil when `embedding` holds them.
-    let quantizedEmbedding: PackedMatrix?
+    /// `[vocab, hidden]`, fp32 or kept in its quantized rows.
+    let embedding: TokenEmbedding
     public let layers: [LlamaLayer]
     public let finalNorm: Tensor            // [hidden]
     /// `[vocab, hidden]`: the embedding itself when tied.
@@ -62,63 +59,37 @@ public final class LlamaModel: Sendable {
     /// The shapes of the linear layers adapters may target.
     public let adapterShapes: AdapterTargetShapes
 
+    public var architecture: String { "llama" }
+    public var dimensions: ModelDimensions { config.dimensions }
+
     public init(config: LlamaConfig, weights: some WeightSource) throws {
         try config.validate(source: weights.sourceName)
         self.config = config
         let c = config
-        func load(_ name: String, _ shape: [Int]) throws -> Tensor {
-            guard weights.contains(name) else { throw ModelError.missingTensor(source: weights.sourceName, name: name) }
-            let t = try weights.tensor(name)
-            guard t.shape == shape else {
-                throw ModelError.wrongShape(source: weights.sourceName, name: name, expected: shape, found: t.shape)
-            }
-            return t
-        }
-        func linear(_ name: String, _ outputs: Int, _ inputs: Int, unpacked: Tensor? = nil) throws -> PackedMatrix {
-            guard let packed = try weights.packedLinear(name) else { return PackedMatrix(try unpacked ?? load(name, [outputs, inputs])) }
-            guard packed.outputs == outputs, packed.inputs == inputs else {
-                throw ModelError.wrongShape(
-                    source: weights.sourceName, name: name, expected: [outputs, inputs], found: [packed.outputs, packed.inputs])
-            }
-            return packed
-        }
-        func bias(_ name: String, _ count: Int) throws -> Tensor? {
-            c.attentionBias ? try load(name, [count]) : nil
-        }
-        let tiedHead = c.tieWordEmbeddings || !weights.contains(LlamaTensorName.lmHead)
-        let quantizedEmbedding = try weights.packedLinear(LlamaTensorName.embedding)
-        if let quantizedEmbedding, quantizedEmbedding.outputs != c.vocabularySize || quantizedEmbedding.inputs != c.hiddenSize {
-            throw ModelError.wrongShape(
-                source: weights.sourceName, name: LlamaTensorName.embedding, expected: [c.vocabularySize, c.hiddenSize],
-                found: [quantizedEmbedding.outputs, quantizedEmbedding.inputs])
-        }
-        self.quantizedEmbedding = quantizedEmbedding
-        embedding = quantizedEmbedding == nil ? try load(LlamaTensorName.embedding, [c.vocabularySize, c.hiddenSize]) : nil
+        (embedding, lmHead) = try TokenEmbedding.load(
+            weights, embeddingName: LlamaTensorName.embedding, headName: LlamaTensorName.lmHead, tied: c.tieWordEmbeddings,
+            vocabularySize: c.vocabularySize, hiddenSize: c.hiddenSize)
         layers = try (0..<c.layerCount).map { i in
             let name = { (suffix: String) in LlamaTensorName.layer(i, suffix) }
+            func linear(_ suffix: String, _ outputs: Int, _ inputs: Int) throws -> PackedMatrix {
+                try weights.linear(name(suffix), outputs: outputs, inputs: inputs)
+            }
             return LlamaLayer(
-                attentionNorm: try load(name("input_layernorm.weight"), [c.hiddenSize]),
-                query: try linear(name("self_attn.q_proj.weight"), c.queryDim, c.hiddenSize),
-                key: try linear(name("self_attn.k_proj.weight"), c.kvDim, c.hiddenSize),
-                value: try linear(name("self_attn.v_proj.weight"), c.kvDim, c.hiddenSize),
-                output: try linear(name("self_attn.o_proj.weight"), c.hiddenSize, c.queryDim),
-                queryBias: try bias(name("self_attn.q_proj.bias"), c.queryDim),
-                keyBias: try bias(name("self_attn.k_proj.bias"), c.kvDim),
-                valueBias: try bias(name("self_attn.v_proj.bias"), c.kvDim),
-                mlpNorm: try load(name("post_attention_layernorm.weight"), [c.hiddenSize]),
-                gate: try linear(name("mlp.gate_proj.weight"), c.intermediateSize, c.hiddenSize),
-                up: try linear(name("mlp.up_proj.weight"), c.intermediateSize, c.hiddenSize),
-                down: try linear(name("mlp.down_proj.weight"), c.hiddenSize, c.intermediateSize)
+                attentionNorm: try weights.tensor(name("input_layernorm.weight"), shape: [c.hiddenSize]),
+                query: try linear("self_attn.q_proj.weight", c.queryDim, c.hiddenSize),
+                key: try linear("self_attn.k_proj.weight", c.kvDim, c.hiddenSize),
+                value: try linear("self_attn.v_proj.weight", c.kvDim, c.hiddenSize),
+                output: try linear("self_attn.o_proj.weight", c.hiddenSize, c.queryDim),
+                queryBias: try weights.bias(name("self_attn.q_proj.bias"), c.queryDim, present: c.attentionBias),
+                keyBias: try weights.bias(name("self_attn.k_proj.bias"), c.kvDim, present: c.attentionBias),
+                valueBias: try weights.bias(name("self_attn.v_proj.bias"), c.kvDim, present: c.attentionBias),
+                mlpNorm: try weights.tensor(name("post_attention_layernorm.weight"), shape: [c.hiddenSize]),
+                gate: try linear("mlp.gate_proj.weight", c.intermediateSize, c.hiddenSize),
+                up: try linear("mlp.up_proj.weight", c.intermediateSize, c.hiddenSize),
+                down: try linear("mlp.down_proj.weight", c.hiddenSize, c.intermediateSize)
             )
         }
-        finalNorm = try load(LlamaTensorName.finalNorm, [c.hiddenSize])
-        if !tiedHead {
-            lmHead = try linear(LlamaTensorName.lmHead, c.vocabularySize, c.hiddenSize)
-        } else if let quantizedEmbedding {
-            lmHead = quantizedEmbedding
-        } else {
-            lmHead = try linear(LlamaTensorName.embedding, c.vocabularySize, c.hiddenSize, unpacked: embedding)
-        }
+        finalNorm = try weights.tensor(LlamaTensorName.finalNorm, shape: [c.hiddenSize])
         adapterShapes = try c.adapterShapes()
         rotary = RotaryTable(headDim: c.headDim, theta: c.ropeTheta, scaling: c.ropeScaling, maxPositions: c.contextLength)
     }
@@ -127,7 +98,7 @@ public final class LlamaModel: Sendable {
 extension LlamaModel {
     /// The token embeddings, `[vocab, hidden]`. When they stay quantized the model keeps no fp32
     /// table, and this builds one (113 MB for SmolLM2): call it once, not per step.
-    public var embeddingWeight: Tensor { embedding ?? quantizedEmbedding?.unpacked() ?? lmHead.unpacked() }
+    public var embeddingWeight: Tensor { embedding.unpacked }
 }
 
 extension LlamaConfig {

@@ -1,30 +1,72 @@
 // Opens a model by path — a .gguf file or a Hugging Face folder — with its tokenizer.
 
+import FloraAdapters
 import FloraFormats
 import FloraTokenizer
 import Foundation
 
+/// The configuration of a model of one of Flora's architectures.
+public enum ModelConfig: Sendable, Equatable, TransformerShape {
+    case llama(LlamaConfig)
+    case gptBigCode(GPTBigCodeConfig)
+
+    public var dimensions: ModelDimensions {
+        switch self {
+        case .llama(let c): c.dimensions
+        case .gptBigCode(let c): c.dimensions
+        }
+    }
+
+    /// The shapes of the linear layers adapters may target.
+    public func adapterShapes() throws -> AdapterTargetShapes {
+        switch self {
+        case .llama(let c): try c.adapterShapes()
+        case .gptBigCode(let c): try c.adapterShapes()
+        }
+    }
+
+    /// Builds the model from `weights`.
+    func model(weights: some WeightSource) throws -> any CausalLanguageModel {
+        switch self {
+        case .llama(let c): try LlamaModel(config: c, weights: weights)
+        case .gptBigCode(let c): try GPTBigCodeModel(config: c, weights: weights)
+        }
+    }
+}
+
 /// A model opened from disk: its weights, configuration and tokenizer.
 public struct LoadedModel: Sendable {
     /// nil when only the tokenizer was asked for.
-    public let model: LlamaModel?
-    public let config: LlamaConfig
+    public let model: (any CausalLanguageModel)?
+    public let config: ModelConfig
     public let tokenizer: Tokenizer
     /// The name clients use for the base model: the file or folder name without extension.
     public let name: String
     public let path: String
 
     /// The weights; throws, naming the file, when they were not loaded (`loadWeights: false`).
-    public func requireModel() throws -> LlamaModel {
+    public func requireModel() throws -> any CausalLanguageModel {
         guard let model else { throw ModelError.invalidConfig(source: path, detail: "the model was opened without its weights") }
         return model
+    }
+
+    /// The weights of a Llama-family model, for code that runs its own passes over one (training's
+    /// backward pass); throws, naming `purpose`, for another architecture.
+    public func requireLlamaModel(for purpose: String) throws -> LlamaModel {
+        let model = try requireModel()
+        guard let llama = model as? LlamaModel else {
+            throw ModelError.invalidConfig(
+                source: path, detail: "\(purpose) runs on Llama-family models; this is a \(model.architecture) model, which Flora serves but does not train yet")
+        }
+        return llama
     }
 }
 
 public enum ModelLoader {
     /// Opens the model at `path`: a GGUF file (v2/v3; F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q2_K … Q6_K tensors)
     /// or a Hugging Face folder (`config.json`, `*.safetensors`, `tokenizer.json`) of the Llama
-    /// family, with the tokenizer it describes. Q8_0, Q4_1 and K-quant linear weights stay quantized. With
+    /// family (llama, mistral, qwen2) or GPTBigCode (StarCoder; `starcoder` in GGUF), with the
+    /// tokenizer it describes. Q8_0, Q4_1 and K-quant linear weights stay quantized. With
     /// `loadWeights: false` only the configuration and the tokenizer are read (`model` is nil).
     /// Throws `ModelError` or a format error that names the file and what is wrong in it.
     public static func load(path: String, loadWeights: Bool = true) throws -> LoadedModel {
@@ -35,7 +77,9 @@ public enum ModelLoader {
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         if isDirectory.boolValue {
             let folder = try HFModelFolder(path: path)
-            let config = try LlamaConfig(hf: folder.config, source: folder.configPath)
+            let config: ModelConfig = folder.config.modelType == "gpt_bigcode"
+                ? .gptBigCode(try GPTBigCodeConfig(hf: folder.config, source: folder.configPath))
+                : .llama(try LlamaConfig(hf: folder.config, source: folder.configPath))
             guard let tokenizerPath = folder.tokenizerPath else {
                 throw ModelError.invalidConfig(source: path, detail: "the folder has no tokenizer.json")
             }
@@ -45,13 +89,22 @@ public enum ModelLoader {
                 tokenizerJSON: try Data(contentsOf: URL(fileURLWithPath: tokenizerPath)),
                 tokenizerConfigJSON: try folder.tokenizerConfigPath.map { try Data(contentsOf: URL(fileURLWithPath: $0)) },
                 source: tokenizerPath)
-            let model = loadWeights ? try LlamaModel(config: config, weights: HFWeightSource(folder: folder)) : nil
+            let model = loadWeights ? try config.model(weights: HFWeightSource(folder: folder)) : nil
             return LoadedModel(model: model, config: config, tokenizer: tokenizer, name: name, path: path)
         }
         let file = try GGUFFile(path: path)
-        let config = try LlamaConfig(gguf: file)
+        let config: ModelConfig
+        let weights: GGUFWeightSource
+        if try file.string("general.architecture") == "starcoder" {
+            config = .gptBigCode(try GPTBigCodeConfig(gguf: file))
+            weights = GGUFWeightSource(starcoder: file)
+        } else {
+            let llama = try LlamaConfig(gguf: file)
+            config = .llama(llama)
+            weights = try GGUFWeightSource(file: file, config: llama)
+        }
         let tokenizer = try Tokenizer.gguf(file)
-        let model = loadWeights ? try LlamaModel(config: config, weights: GGUFWeightSource(file: file, config: config)) : nil
+        let model = loadWeights ? try config.model(weights: weights) : nil
         return LoadedModel(model: model, config: config, tokenizer: tokenizer, name: name, path: path)
     }
 }

@@ -23,17 +23,18 @@ extension PagedKVCache {
     }
 }
 
-extension LlamaModel {
-    func pagedAttention(
-        layer: Int, batch: Batch, queries q: UnsafePointer<Float>, cache: PagedKVCache, scratch: ForwardScratch,
-        into out: UnsafeMutablePointer<Float>
+extension PagedKVCache {
+    /// Each token's heads attend over its sequence's positions 0...p in layer `layer`:
+    /// `softmax(q·Kᵀ · scale) V`, grouped-query (heads share KV heads in order), `[T, queryDim]`.
+    func attend(
+        layer: Int, batch: Batch, queries q: UnsafePointer<Float>, dimensions c: ModelDimensions, scale: Float,
+        scratch: ForwardScratch, into out: UnsafeMutablePointer<Float>
     ) {
-        let c = config
         // Work grows with each token's context; split only when it outweighs a parallel region.
         let work = batch.positions.reduce(0) { $0 + Int($1) + 1 } * c.headCount * c.headDim * 4
         let queries = SendablePointer(q), output = SendablePointer(out), scores = SendablePointer(scratch.scores.pointer)
         let stride = scratch.scoreStride
-        let task = AttentionTask(config: c, batch: batch, kv: cache.layer(layer))
+        let task = AttentionTask(config: c, scale: scale, batch: batch, kv: self.layer(layer))
         ParallelRegion.forEachItem(items: batch.tokenCount * c.headCount, flops: work) { item, worker in
             task.run(item: item, queries: queries.pointer, scores: scores.pointer + worker * stride, into: output.pointer)
         }
@@ -43,11 +44,12 @@ extension LlamaModel {
 /// The read-only state one attention item needs; shared by the workers of a parallel region,
 /// each of which writes only its own items' outputs and its own scores row.
 private struct AttentionTask: Sendable {
-    let config: LlamaConfig
+    let config: ModelDimensions
+    let scale: Float
     let batch: Batch
     let kv: PagedKVCache.Layer
 
-    /// Item = token · heads + head: softmax(q·Kᵀ/√d) V over positions 0...p.
+    /// Item = token · heads + head: softmax(q·Kᵀ · scale) V over positions 0...p.
     func run(item: Int, queries: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let c = config
         let token = item / c.headCount, head = item % c.headCount
@@ -58,7 +60,6 @@ private struct AttentionTask: Sendable {
         let length = Int(batch.positions[token]) + 1
         let table = batch.sequences[Int(batch.sequenceOfToken[token])].blockTable
         let keys = kv.keys.pointer, values = kv.values.pointer
-        let scale = 1 / Float(d).squareRoot()
         var position = 0
         while position < length {
             let block = Int(table[position / blockSize])

@@ -17,7 +17,8 @@ public final class PagedKVCache {
     let keys: [FloatBuffer]
     let values: [FloatBuffer]
 
-    public init(config: LlamaConfig, blockCount: Int, blockSize: Int = PagedKVCache.defaultBlockSize) {
+    public init(config: some TransformerShape, blockCount: Int, blockSize: Int = PagedKVCache.defaultBlockSize) {
+        let config = config.dimensions
         self.blockSize = blockSize
         self.blockCount = blockCount
         self.layerCount = config.layerCount

@@ -16,6 +16,29 @@ public protocol WeightSource {
 
 extension WeightSource {
     public func packedLinear(_ name: String) throws -> PackedMatrix? { nil }
+
+    /// The tensor `name`, refused unless present with `shape`.
+    func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        guard contains(name) else { throw ModelError.missingTensor(source: sourceName, name: name) }
+        let t = try tensor(name)
+        guard t.shape == shape else { throw ModelError.wrongShape(source: sourceName, name: name, expected: shape, found: t.shape) }
+        return t
+    }
+
+    /// The linear weight `name`, `[outputs, inputs]`, packed for the kernels: kept in its quantized
+    /// blocks when the source offers them, else packed from fp32 (`unpacked` when already read).
+    func linear(_ name: String, outputs: Int, inputs: Int, unpacked: Tensor? = nil) throws -> PackedMatrix {
+        guard let packed = try packedLinear(name) else { return PackedMatrix(try unpacked ?? tensor(name, shape: [outputs, inputs])) }
+        guard packed.outputs == outputs, packed.inputs == inputs else {
+            throw ModelError.wrongShape(source: sourceName, name: name, expected: [outputs, inputs], found: [packed.outputs, packed.inputs])
+        }
+        return packed
+    }
+
+    /// The bias `name` of `count` outputs when the layers have biases, else nil.
+    func bias(_ name: String, _ count: Int, present: Bool) throws -> Tensor? {
+        present ? try tensor(name, shape: [count]) : nil
+    }
 }
 
 /// Hugging Face names of a Llama layer's tensors.

@@ -113,6 +113,54 @@ public enum Elementwise {
         }
     }
 
+    /// LayerNorm of each of `rows` rows (GPT-2, GPTBigCode): `y = (x - mean) / sqrt(var + eps) ∘ weight + bias`,
+    /// with the biased variance over the row, as PyTorch's `layer_norm`. `x` and `y` are
+    /// `[rows, count]`; they may be the same buffer.
+    public static func layerNorm(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float,
+        rows: Int, count: Int, into y: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let source = x + r * count
+            let target = y + r * count
+            var sum: Float = 0
+            for i in 0..<count { sum += source[i] }
+            let mean = sum / Float(count)
+            var squares: Float = 0
+            for i in 0..<count {
+                let centred = source[i] - mean
+                squares += centred * centred
+            }
+            let inverse = 1 / (squares / Float(count) + epsilon).squareRoot()
+            for i in 0..<count {
+                target[i] = (source[i] - mean) * inverse * weight[i] + bias[i]
+            }
+        }
+    }
+
+    /// The forms of GELU transformers' `activation_function` names.
+    public enum GELU: Sendable, Equatable {
+        /// `x · Φ(x)` with the exact normal CDF: "gelu".
+        case exact
+        /// `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`: "gelu_pytorch_tanh", "gelu_new", "gelu_fast".
+        case tanh
+    }
+
+    /// GELU in place over `count` floats.
+    public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int, form: GELU) {
+        switch form {
+        case .exact:
+            let inverseSqrt2 = Float(0.5).squareRoot()
+            for i in 0..<count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * inverseSqrt2)) }
+        case .tanh:
+            let c = (2 / Float.pi).squareRoot()
+            for i in 0..<count {
+                let v = x[i]
+                x[i] = 0.5 * v * (1 + tanhf(c * (v + 0.044715 * v * v * v)))
+            }
+        }
+    }
+
     /// SwiGLU's gate: `gate[i] = silu(gate[i]) · up[i]` with `silu(g) = g / (1 + e^-g)`.
     public static func siluMultiply(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
         for i in 0..<count {

@@ -107,7 +107,7 @@ struct BenchServingOptions: ParsableArguments {
         let harness = try ServingHarness(model: model, tokenizer: loaded.tokenizer)
         let preview = try Workload(spec: settings.workload, tokenIds: harness.promptTokenIds)
         let spec = settings.workload, e = settings.engine
-        print("model: \(loaded.name) (\(model.config.layerCount) layers, hidden \(model.config.hiddenSize))")
+        print("model: \(loaded.name) (\(model.architecture), \(model.dimensions.layerCount) layers, hidden \(model.dimensions.hiddenSize))")
         print("requests: \(preview.requests.count), \(preview.promptTokenCount) prompt and \(preview.outputTokenCount) output tokens; "
             + "prompt lengths \(spec.promptLength), output \(spec.outputLength), × \(spec.lengthScale); seed \(spec.seed)")
         print("engine: max-num-seqs \(e.maxNumSeqs), max-num-batched-tokens \(e.maxNumBatchedTokens), kv-cache-tokens \(e.kvCacheTokens), "

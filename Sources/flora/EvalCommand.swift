@@ -52,7 +52,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
-        let model = try loaded.requireModel()
+        let model = try loaded.requireLlamaModel(for: "flora eval")
         let trained = trainingOptions()
         let length = sequenceLength ?? trained?.sequenceLength ?? 256
         let fraction = evalFraction ?? trained?.evalFraction ?? 0.1

@@ -10,8 +10,8 @@ private let ranks = [1, 2, 3, 4, 8, 16, 64]
 func randomAdapter(_ g: inout SeededGenerator, shapes: AdapterTargetShapes, name: String) throws -> AdapterWeights {
     let kind = AdapterKind.allCases[Int(g.next() % 3)]
     let rank = ranks[Int(g.next() % UInt64(ranks.count))]
-    var targets = TargetModule.allCases.filter { _ in g.next() % 2 == 0 }
-    if targets.isEmpty { targets = [TargetModule.allCases[Int(g.next() % 7)]] }
+    var targets = TargetModule.llama.filter { _ in g.next() % 2 == 0 }
+    if targets.isEmpty { targets = [TargetModule.llama[Int(g.next() % 7)]] }
     let feedForward = targets.filter { _ in g.next() % 2 == 0 }
     return try AdapterWeights.initialized(
         name: name, kind: kind, rank: rank, targets: targets, shapes: shapes, seed: g.next(), random: true,
@@ -41,7 +41,7 @@ func randomMixMatchesReference(seed: UInt64, kernel: LoRAKernel) throws {
     let slots = randomSlots(&g, tokens: tokens, installed: installed, runs: seed % 2 == 0)
     try slots.withUnsafeBufferPointer { try bank.prepare(slots: $0.baseAddress!, tokens: tokens) }
     for layerIndex in 0..<shapes.layers {
-        for module in TargetModule.allCases {
+        for module in TargetModule.llama {
             let layer = TestLayer(inputs: shapes.inputs(module), outputs: shapes.outputs(module), withBias: g.next() % 2 == 0, &g)
             let x = randomValues(tokens * layer.inputs, &g)
             let y = layer.run(bank, layer: layerIndex, module: module, x: x, slots: slots)
@@ -58,12 +58,12 @@ func singleKindMatchesReference(kind: AdapterKind, rank: Int) throws {
     let shapes = try tinyShapes(layers: 1)
     let bank = try AdapterBank(capacity: 2, shapes: shapes)
     let weights = try AdapterWeights.initialized(
-        kind: kind, rank: rank, targets: TargetModule.allCases, shapes: shapes, seed: 7, random: true, alpha: 3)
+        kind: kind, rank: rank, targets: TargetModule.llama, shapes: shapes, seed: 7, random: true, alpha: 3)
     let slot = try bank.install(weights)
     let slots: [AdapterSlot] = [slot, AdapterBank.noAdapter, slot, slot, AdapterBank.noAdapter]
     for kernel in LoRAKernel.allCases {
         bank.loraKernel = kernel
-        for module in TargetModule.allCases {
+        for module in TargetModule.llama {
             let layer = TestLayer(inputs: shapes.inputs(module), outputs: shapes.outputs(module), withBias: true, &g)
             let x = randomValues(slots.count * layer.inputs, &g)
             let y = layer.run(bank, layer: 0, module: module, x: x, slots: slots)
@@ -81,11 +81,11 @@ func loraKernelsAgree(seed: UInt64) throws {
     let bank = try AdapterBank(capacity: 5, shapes: shapes)
     let installed = try ranks.prefix(5).map {
         try bank.install(AdapterWeights.initialized(
-            kind: .lora, rank: $0, targets: TargetModule.allCases, shapes: shapes, seed: g.next(), random: true, alpha: 16))
+            kind: .lora, rank: $0, targets: TargetModule.llama, shapes: shapes, seed: g.next(), random: true, alpha: 16))
     }
     let tokens = 33
     let slots = randomSlots(&g, tokens: tokens, installed: installed, runs: seed == 12)
-    for module in TargetModule.allCases {
+    for module in TargetModule.llama {
         let layer = TestLayer(inputs: shapes.inputs(module), outputs: shapes.outputs(module), withBias: false, &g)
         let x = randomValues(tokens * layer.inputs, &g)
         bank.loraKernel = .bmm
@@ -104,7 +104,7 @@ func batchWithoutAdaptersMatchesReference() throws {
     let qOnly = try bank.install(AdapterWeights.initialized(
         kind: .flora, rank: 4, targets: [.qProj], shapes: shapes, seed: 1, random: true))
     let slots: [AdapterSlot] = [AdapterBank.noAdapter, qOnly, qOnly, AdapterBank.noAdapter]
-    for module in TargetModule.allCases where module != .qProj {
+    for module in TargetModule.llama where module != .qProj {
         let layer = TestLayer(inputs: shapes.inputs(module), outputs: shapes.outputs(module), withBias: true, &g)
         let x = randomValues(slots.count * layer.inputs, &g)
         let y = layer.run(bank, layer: 0, module: module, x: x, slots: slots)

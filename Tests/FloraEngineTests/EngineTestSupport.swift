@@ -31,12 +31,12 @@ func collect(_ stream: AsyncThrowingStream<EngineOutput, any Error>) async -> En
 
 /// Greedy decoding of one prompt alone, straight through the model (no engine), with its
 /// adapter (if any) in a bank of its own: the reference every engine output must equal.
-func soloGreedy(model: LlamaModel, adapter: AdapterWeights?, prompt: [Int32], maxTokens: Int, stopToken: Int32 = 256) throws -> [Int32] {
+func soloGreedy(model: any CausalLanguageModel, adapter: AdapterWeights?, prompt: [Int32], maxTokens: Int, stopToken: Int32 = 256) throws -> [Int32] {
     let stopTokens: Set<Int32> = stopToken == 2 ? [0, 2] : [stopToken]
     let bank = try AdapterBank(capacity: 1, shapes: model.adapterShapes)
     let slot = try adapter.map { try bank.install($0) } ?? AdapterBank.noAdapter
-    let cache = PagedKVCache(config: model.config, blockCount: (prompt.count + maxTokens) / 16 + 1)
-    let scratch = ForwardScratch(config: model.config)
+    let cache = PagedKVCache(config: model.dimensions, blockCount: (prompt.count + maxTokens) / 16 + 1)
+    let scratch = ForwardScratch(config: model.dimensions)
     let table = (0..<Int32(cache.blockCount)).map { $0 }
     var tokens = prompt, computed = 0, generated: [Int32] = []
     while generated.count < maxTokens {

@@ -48,6 +48,30 @@ import Testing
         #expect(config.torchDtype == "float32" && config.maxPositionEmbeddings == 2048)
     }
 
+    /// bigcode/starcoderbase-1b's config.json (GPT-2's key names), trimmed of fields Flora ignores.
+    static let starcoderConfig = """
+    {"activation_function":"gelu_pytorch_tanh","architectures":["GPTBigCodeForCausalLM"],"attention_softmax_in_fp32":true,
+     "bos_token_id":0,"eos_token_id":0,"inference_runner":0,"layer_norm_epsilon":1e-05,"max_batch_size":null,
+     "model_type":"gpt_bigcode","multi_query":true,"n_embd":2048,"n_head":16,"n_inner":8192,"n_layer":24,
+     "n_positions":8192,"scale_attn_weights":true,"torch_dtype":"float32","vocab_size":49152}
+    """
+
+    @Test func starCodersConfigDecodesUnderGPT2sNames() throws {
+        let config = try HFConfig.decode(Data(Self.starcoderConfig.utf8), file: "config.json")
+        #expect(config.modelType == "gpt_bigcode" && config.hiddenAct == "gelu_pytorch_tanh")
+        #expect(config.hiddenSize == 2048 && config.intermediateSize == 8192 && config.numHiddenLayers == 24)
+        #expect(config.numAttentionHeads == 16 && config.numKeyValueHeads == 1 && config.multiQuery == true)
+        #expect(config.maxPositionEmbeddings == 8192 && config.layerNormEpsilon == 1e-5 && config.scaleAttentionWeights == true)
+        // transformers ties GPTBigCode's head unless told otherwise.
+        #expect(config.tieWordEmbeddings && config.eosTokenIds == [0])
+        let multiHead = Self.starcoderConfig.replacingOccurrences(of: "\"multi_query\":true", with: "\"multi_query\":false")
+            .replacingOccurrences(of: "\"n_inner\":8192", with: "\"n_inner\":null")
+        let other = try HFConfig.decode(Data(multiHead.utf8), file: "config.json")
+        #expect(other.numKeyValueHeads == 16 && other.intermediateSize == 4 * 2048)
+        #expect { try HFConfig.decode(Data(Self.starcoderConfig.replacingOccurrences(of: "\"n_embd\":2048,", with: "").utf8), file: "config.json") }
+            throws: { "\($0)".contains("hidden_size") && "\($0)".contains("config.json") }
+    }
+
     @Test func llama3RopeScalingIsKept() throws {
         let text = Self.minimalConfig.replacingOccurrences(of: "\"dtype\"", with: """
         "rope_scaling":{"factor":32.0,"high_freq_factor":4.0,"low_freq_factor":1.0,"original_max_position_embeddings":8192,"rope_type":"llama3"},"dtype"

@@ -11,26 +11,6 @@ import Testing
 @Suite struct KQuantModelTests {
     static let files = ["tiny-llama-kquants.gguf", "tiny-llama-kquants-tied.gguf"]
 
-    /// The logits of every position of `ids`, `[ids.count, vocab]`.
-    func logits(_ model: LlamaModel, _ ids: [Int32]) throws -> [Float] {
-        let config = model.config
-        let cache = PagedKVCache(config: config, blockCount: (ids.count + 15) / 16)
-        let batch = Batch(
-            tokens: ids, positions: (0..<ids.count).map { Int32($0) }, sequenceOfToken: Array(repeating: 0, count: ids.count),
-            sequences: [BatchSequence(blockTable: (0..<Int32((ids.count + 15) / 16)).map { $0 })],
-            logitTokens: (0..<ids.count).map { Int32($0) })
-        return Array(try model.forward(batch, cache: cache, scratch: ForwardScratch(config: config)))
-    }
-
-    func relativeError(_ actual: [Float], _ expected: ArraySlice<Float>) -> Double {
-        var difference = 0.0, norm = 0.0
-        for (a, e) in zip(actual, expected) {
-            difference += (Double(a) - Double(e)) * (Double(a) - Double(e))
-            norm += Double(e) * Double(e)
-        }
-        return (difference / norm).squareRoot()
-    }
-
     @Test(arguments: files, [true, false])
     func theKQuantModelGivesTransformersLogits(file name: String, keepsQuantizedWeights: Bool) throws {
         let reference = try #require(try KQuantFixtures.document().models[name])
@@ -41,7 +21,7 @@ import Testing
         let model = try LlamaModel(
             config: config, weights: try GGUFWeightSource(file: file, config: config, keepsQuantizedWeights: keepsQuantizedWeights))
         for prompt in reference.prompts {
-            let actual = try logits(model, prompt.ids)
+            let actual = try promptLogits(model, prompt.ids)
             let rows = prompt.first_row * config.vocabularySize ..< (prompt.first_row + prompt.ids.count) * config.vocabularySize
             #expect(actual.count == rows.count)
             let error = relativeError(actual, expected[rows])
@@ -72,7 +52,7 @@ import Testing
 
     @Test func theKQuantModelLoadsThroughTheModelLoaderWithItsTokenizer() throws {
         let loaded = try ModelLoader.load(path: KQuantFixtures.directory + "/tiny-llama-kquants.gguf")
-        let model = try #require(loaded.model)
+        let model = try #require(loaded.model as? LlamaModel)
         #expect(model.layers[0].query.format == .q2_K)
         #expect(loaded.tokenizer.encode("Hello") == [256, 108, 108, 111])  // the file's one merge, "H e" → "He"
     }

@@ -12,11 +12,11 @@ import Testing
 @Suite struct ModelFileTests {
     let seed: UInt64 = 21
 
-    func logits(_ model: LlamaModel, _ prompt: [Int32]) throws -> [Float] {
-        let cache = PagedKVCache(config: model.config, blockCount: 4)
+    func logits(_ model: any CausalLanguageModel, _ prompt: [Int32]) throws -> [Float] {
+        let cache = PagedKVCache(config: model.dimensions, blockCount: 4)
         var batch = Batch()
         batch.append(sequenceTokens: prompt, startPosition: 0, blockTable: [0, 1, 2, 3])
-        return Array(try model.forward(batch, cache: cache, scratch: ForwardScratch(config: model.config)))
+        return Array(try model.forward(batch, cache: cache, scratch: ForwardScratch(config: model.dimensions)))
     }
 
     @Test func aGGUFFileWithPermutedQueryAndKeyAndAHuggingFaceFolderGiveTheSameLogits() throws {

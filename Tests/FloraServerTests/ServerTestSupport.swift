@@ -33,7 +33,7 @@ struct TestServer {
         let root = try TestFiles.scratchDirectory()
         let names = try TinyModels.writeRandomAdapters(count: adapterCount, to: root, model: model, kinds: kinds)
         let metrics = ServerMetrics()
-        let served = pace.map { EngineModel.llama(model).paced(by: $0) } ?? .llama(model)
+        let served = pace.map { EngineModel(model).paced(by: $0) } ?? EngineModel(model)
         let engine = try Engine(model: served, tokenizer: tokenizer(), config: engineConfig, onEvent: metrics.record)
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, servedModelName: baseName, modelPath: "/models/tiny", apiKey: apiKey,

@@ -30,7 +30,7 @@ public enum TinyModels {
         count: Int, to directory: String, model: LlamaModel, seed: UInt64 = 1, kinds: [AdapterKind] = AdapterKind.allCases
     ) throws -> [String] {
         var generator = SeededGenerator(seed: seed)
-        let targetChoices: [[TargetModule]] = [[.qProj, .kProj], [.vProj, .oProj], [.gateProj, .upProj, .downProj], TargetModule.allCases]
+        let targetChoices: [[TargetModule]] = [[.qProj, .kProj], [.vProj, .oProj], [.gateProj, .upProj, .downProj], TargetModule.llama]
         return try (0..<count).map { i in
             let kind = kinds[Int(generator.next() % UInt64(kinds.count))]
             let rank = [1, 2, 4, 8, 16][Int(generator.next() % 5)]

@@ -58,6 +58,6 @@ import Testing
                 checked.insert(module.key.module)
             }
         }
-        #expect(checked == Set(TargetModule.allCases))
+        #expect(checked == Set(TargetModule.llama))
     }
 }

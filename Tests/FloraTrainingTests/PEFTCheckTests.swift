@@ -52,7 +52,7 @@ import Testing
         }
         let modelPath = try TestFiles.modelPath()
         let loaded = try ModelLoader.load(path: modelPath)
-        let model = try #require(loaded.model)
+        let model = try loaded.requireLlamaModel(for: "the PEFT check")
         let targets: [TargetModule] = kind == .ia3 ? [.kProj, .vProj, .downProj] : [.qProj, .kProj, .vProj]
         let weights = try AdapterWeights.initialized(
             name: "check", kind: kind, rank: 4, targets: targets, shapes: model.adapterShapes, seed: 3, random: true, alpha: 8)

@@ -16,7 +16,7 @@ enum Tiny {
 
     /// A trainable adapter on `targets` of every layer, at random (non-identity) values.
     static func adapter(
-        _ kind: AdapterKind, rank: Int = 2, targets: [TargetModule] = TargetModule.allCases, model: LlamaModel, seed: UInt64 = 5,
+        _ kind: AdapterKind, rank: Int = 2, targets: [TargetModule] = TargetModule.llama, model: LlamaModel, seed: UInt64 = 5,
         name: String? = nil
     ) throws -> TrainableAdapter {
         TrainableAdapter(try AdapterWeights.initialized(
