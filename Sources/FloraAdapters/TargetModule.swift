@@ -1,5 +1,7 @@
 // The linear layers an adapter may change, and their dimensions in the base model (DESIGN.md section 1).
 
+import Foundation
+
 /// A linear layer of a transformer block that PEFT adapters target: the seven of the Llama
 /// family, or the four of GPTBigCode (StarCoder). The raw value names it uniquely as a PEFT
 /// `target_modules` entry would (GPTBigCode has a `c_proj` in each block, so those two carry
@@ -76,6 +78,19 @@ public enum TargetModule: String, CaseIterable, Sendable, Codable {
             return nil
         }
         self = module
+    }
+
+    /// "q_proj,k_proj" → modules (raw values, as `--targets` options take them), or an error naming the unknown one.
+    public static func parseList(_ text: String) throws -> [TargetModule] {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let known = allCases.map(\.rawValue).joined(separator: ", ")
+        guard !names.isEmpty else { throw AdapterError.invalidArgument(what: "target modules", expected: "some of \(known)", found: "none") }
+        return try names.map { name in
+            guard let module = TargetModule(rawValue: name) else {
+                throw AdapterError.invalidArgument(what: "target module", expected: "one of \(known)", found: "'\(name)'")
+            }
+            return module
+        }
     }
 
     /// The module's path in a Hugging Face model, as PEFT matches `target_modules` against it.
@@ -156,6 +171,17 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
             layers: layers,
             inputs: [.cAttn: hiddenSize, .attnCProj: hiddenSize, .cFc: hiddenSize, .mlpCProj: innerSize],
             outputs: [.cAttn: hiddenSize + 2 * keyValueDimension, .attnCProj: hiddenSize, .cFc: innerSize, .mlpCProj: hiddenSize])
+    }
+
+    /// What adapters target when nothing is named: the attention's query and key projections, as
+    /// the fLoRA paper adapts them (Llama's `q_proj, k_proj`; GPTBigCode's fused `c_attn`), and for
+    /// IA3 PEFT's defaults (`k_proj, v_proj, down_proj`; `c_attn, mlp.c_proj`).
+    public func defaultTargets(for kind: AdapterKind) -> [TargetModule] {
+        let llama = has(.qProj)
+        switch kind {
+        case .flora, .lora: return llama ? [.qProj, .kProj] : [.cAttn]
+        case .ia3: return llama ? [.kProj, .vProj, .downProj] : [.cAttn, .mlpCProj]
+        }
     }
 
     /// `d_in` of the module (0 when the model lacks it).

@@ -54,16 +54,3 @@ public func parsePositiveIntegers(_ text: String, option: String) throws -> [Int
     }
     return values
 }
-
-/// Parses comma-separated module names (`--targets q_proj,k_proj`).
-public func parseTargets(_ text: String) throws -> [TargetModule] {
-    let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-    guard !names.isEmpty else { throw BenchError.invalidArgument("--targets: no modules given") }
-    return try names.map { name in
-        guard let module = TargetModule(rawValue: name) else {
-            throw BenchError.invalidArgument(
-                "--targets: unknown module '\(name)', expected some of \(TargetModule.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return module
-    }
-}

@@ -13,14 +13,16 @@ public struct ServingBenchmarkSettings: Sendable {
     public var methods: [BenchMethod]
     public var ranks: [Int]
     public var repeats: Int
-    public var targets: [TargetModule]
+    /// The modules every adapter changes; nil: the model's query and key projections
+    /// (`AdapterTargetShapes.defaultTargets`).
+    public var targets: [TargetModule]?
     public var engine: ServingEngineSettings
     /// Make every adapter resident before the clock starts.
     public var warmUp: Bool
 
     public init(
         workload: WorkloadSpec, methods: [BenchMethod] = BenchMethod.allCases, ranks: [Int] = [1, 2, 4, 8, 16, 32, 64],
-        repeats: Int = 3, targets: [TargetModule] = [.qProj, .kProj], engine: ServingEngineSettings = ServingEngineSettings(),
+        repeats: Int = 3, targets: [TargetModule]? = nil, engine: ServingEngineSettings = ServingEngineSettings(),
         warmUp: Bool = true
     ) {
         self.workload = workload
@@ -38,7 +40,7 @@ public struct ServingBenchmarkSettings: Sendable {
         guard Set(methods).count == methods.count else { throw BenchError.invalidArgument("a method is listed twice") }
         guard !ranks.isEmpty, ranks.allSatisfy({ $0 >= 1 }) else { throw BenchError.invalidArgument("ranks must be at least 1, got \(ranks)") }
         guard repeats >= 1 else { throw BenchError.invalidArgument("repeats must be at least 1, got \(repeats)") }
-        guard !targets.isEmpty else { throw BenchError.invalidArgument("no target modules") }
+        guard targets?.isEmpty != true else { throw BenchError.invalidArgument("no target modules") }
     }
 }
 
@@ -83,6 +85,7 @@ struct ServingDriver {
 
     func run(_ blocks: [ServingBlock], progress: (BenchProgress) -> Void) async throws -> [BlockMeasurement] {
         let shapes = harness.model.adapterShapes
+        let targets = settings.targets ?? shapes.defaultTargets(for: .flora)
         let total = blocks.count * settings.repeats * settings.methods.count
         var completed = 0
         var results: [BlockMeasurement] = []
@@ -91,7 +94,7 @@ struct ServingDriver {
             var paths: [AdapterKind: [String]] = [:]
             let needed = block.workload.distinctAdapters.count
             for kind in Set(settings.methods.compactMap(\.adapterKind)).sorted(by: { $0.rawValue < $1.rawValue }) {
-                paths[kind] = try store.adapters(kind: kind, rank: block.rank, targets: settings.targets, shapes: shapes, count: needed) { written in
+                paths[kind] = try store.adapters(kind: kind, rank: block.rank, targets: targets, shapes: shapes, count: needed) { written in
                     if written % 16 == 0 || written == needed {
                         progress(BenchProgress(completed: completed, total: total,
                                                detail: "\(block.label): adapters \(kind.rawValue) \(written)/\(needed)"))
@@ -117,7 +120,7 @@ struct ServingDriver {
             // Temporary adapter sets the next block does not share are removed at once (disk).
             let next = b + 1 < blocks.count ? blocks[b + 1].rank : nil
             for kind in paths.keys where next.map({ kind == .ia3 ? false : $0 != block.rank }) ?? true {
-                store.removeSet(kind: kind, rank: block.rank, targets: settings.targets, shapes: shapes)
+                store.removeSet(kind: kind, rank: block.rank, targets: targets, shapes: shapes)
             }
         }
         return results

@@ -45,8 +45,8 @@ struct Adapter: ParsableCommand {
         @Option(name: .long, help: "Rank (ignored for ia3).")
         var rank: Int = 1
 
-        @Option(name: .long, help: "Comma-separated target modules (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj).")
-        var targets: String = "q_proj,k_proj"
+        @Option(name: .long, help: "Comma-separated target modules: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj (Llama) or c_attn,attn.c_proj,c_fc,mlp.c_proj (GPTBigCode). Default: q_proj,k_proj or c_attn; for ia3 PEFT's defaults.")
+        var targets: String?
 
         @Option(name: .long, help: "LoRA alpha (default: the rank).")
         var alpha: Float?
@@ -62,10 +62,11 @@ struct Adapter: ParsableCommand {
 
         func run() throws {
             let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), loadWeights: false)
-            let modules = try TargetModule.parseList(targets)
+            let shapes = try loaded.config.adapterShapes()
+            let modules = try targets.map(TargetModule.parseList) ?? shapes.defaultTargets(for: type)
             let weights = try AdapterWeights.initialized(
                 name: URL(fileURLWithPath: out).lastPathComponent, kind: type, rank: type == .ia3 ? 1 : rank,
-                targets: modules, shapes: loaded.config.adapterShapes(), seed: seed, random: random, alpha: alpha)
+                targets: modules, shapes: shapes, seed: seed, random: random, alpha: alpha)
             try AdapterWriter.write(weights, to: out)
             print("wrote \(type.rawValue) adapter (rank \(weights.rank), \(modules.map(\.rawValue).joined(separator: ","))) to \(out)")
         }
@@ -75,15 +76,3 @@ struct Adapter: ParsableCommand {
 extension AdapterKind: ExpressibleByArgument {}
 extension LoRAKernel: ExpressibleByArgument {}
 
-extension TargetModule {
-    /// "q_proj,k_proj" → modules, or an error naming the unknown one.
-    static func parseList(_ text: String) throws -> [TargetModule] {
-        try text.split(separator: ",").map { name in
-            let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard let module = TargetModule(rawValue: trimmed) else {
-                throw ValidationError("unknown target module '\(trimmed)'; expected some of \(TargetModule.allCases.map(\.rawValue).joined(separator: ","))")
-            }
-            return module
-        }
-    }
-}

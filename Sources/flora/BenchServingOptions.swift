@@ -27,8 +27,8 @@ struct BenchServingOptions: ParsableArguments {
     @Option(help: "Repeats of every (method, rank) run, interleaved; figures are medians.")
     var repeats: Int = 3
 
-    @Option(help: "Comma-separated modules the adapters change.")
-    var targets: String = "q_proj,k_proj"
+    @Option(help: "Comma-separated modules the adapters change (default: the attention's query and key projections, q_proj,k_proj or GPTBigCode's c_attn).")
+    var targets: String?
 
     @Option(name: .long, help: "Most sequences in one engine step.")
     var maxNumSeqs: Int = EngineDefaults.maxNumSeqs
@@ -76,8 +76,9 @@ struct BenchServingOptions: ParsableArguments {
         do { return try BenchMethod.list(methods) } catch { throw ValidationError("--methods: \(error)") }
     }
 
-    func parsedTargets() throws -> [TargetModule] {
-        do { return try parseTargets(targets) } catch { throw ValidationError("\(error)") }
+    func parsedTargets() throws -> [TargetModule]? {
+        guard let targets else { return nil }
+        do { return try TargetModule.parseList(targets) } catch { throw ValidationError("--targets: \(error)") }
     }
 
     var workload: WorkloadSpec {
@@ -113,7 +114,8 @@ struct BenchServingOptions: ParsableArguments {
         print("engine: max-num-seqs \(e.maxNumSeqs), max-num-batched-tokens \(e.maxNumBatchedTokens), kv-cache-tokens \(e.kvCacheTokens), "
             + "prefix cache \(e.enablePrefixCaching ? "on" : "off"), adapters \(settings.warmUp ? "resident before the clock starts" : "loaded during the run")"
             + (e.maxResidentAdapters.map { ", max-resident-adapters \($0)" } ?? ""))
-        print("adapters on \(settings.targets.map(\.rawValue).joined(separator: ",")); methods \(settings.methods.map(\.rawValue).joined(separator: ", ")); "
+        let targets = settings.targets ?? model.adapterShapes.defaultTargets(for: .flora)
+        print("adapters on \(targets.map(\.rawValue).joined(separator: ",")); methods \(settings.methods.map(\.rawValue).joined(separator: ", ")); "
             + "\(settings.repeats) repeats, interleaved; \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("")
         fflush(nil)  // the description comes before the progress bar, also when piped

@@ -91,7 +91,7 @@ struct Train: ParsableCommand {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
         let model = try loaded.requireLlamaModel(for: "flora train")
         let checkpoint = try resume.map { try Checkpoint.locate($0) }
-        let options = try checkpoint.map { try resumedOptions(Checkpoint.readState($0).options) } ?? newOptions()
+        let options = try checkpoint.map { try resumedOptions(Checkpoint.readState($0).options) } ?? newOptions(shapes: model.adapterShapes)
         try options.validate()
 
         let sources = try data.map(Self.parseData)
@@ -143,10 +143,10 @@ struct Train: ParsableCommand {
     }
 
     /// A fresh run's options from the command line and the defaults.
-    private func newOptions() throws -> TrainingOptions {
+    private func newOptions(shapes: AdapterTargetShapes) throws -> TrainingOptions {
         let kind = self.kind ?? .flora
-        let defaultTargets: [TargetModule] = kind == .ia3 ? [.kProj, .vProj, .downProj] : [.qProj, .kProj]
-        var o = TrainingOptions(kind: kind, rank: rank ?? 1, targets: try targets.map(Self.parseTargets) ?? defaultTargets, steps: steps ?? 200)
+        var o = TrainingOptions(
+            kind: kind, rank: rank ?? 1, targets: try targets.map(Self.parseTargets) ?? shapes.defaultTargets(for: kind), steps: steps ?? 200)
         o.batchSize = batchSize ?? o.batchSize
         o.sequenceLength = sequenceLength ?? o.sequenceLength
         o.learningRate = learningRate
@@ -189,12 +189,7 @@ struct Train: ParsableCommand {
     }
 
     static func parseTargets(_ text: String) throws -> [TargetModule] {
-        try text.split(separator: ",").map { name in
-            guard let module = TargetModule(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--targets: unknown module '\(name)' (known: \(TargetModule.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return module
-        }
+        do { return try TargetModule.parseList(text) } catch { throw ValidationError("--targets: \(error)") }
     }
 
     static func parseData(_ text: String) throws -> (name: String, path: String) {
