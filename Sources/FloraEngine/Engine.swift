@@ -165,10 +165,13 @@ public struct AdapterSource: Sendable {
         self.load = load
     }
 
-    /// PEFT folders on disk.
-    public static let folders = AdapterSource(
-        inspect: { path, shapes in try AdapterLoader.inspect(folder: path, shapes: shapes) },
-        load: { request, shapes in try AdapterLoader.load(folder: request.path, name: request.name, shapes: shapes) })
+    /// PEFT folders on disk; folders of one recipe are checked once (`AdapterInspector`).
+    public static let folders: AdapterSource = {
+        let inspector = AdapterInspector()
+        return AdapterSource(
+            inspect: { path, shapes in try inspector.inspect(folder: path, shapes: shapes) },
+            load: { request, shapes in try AdapterLoader.load(folder: request.path, name: request.name, shapes: shapes) })
+    }()
 }
 
 /// The core thread's word on whether it could build the core.
