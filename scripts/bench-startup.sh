@@ -7,7 +7,10 @@
 # For each adapter count (default "1000 10000") it writes that many rank-4 fLoRA adapters on all
 # seven modules of the default model (4.8 MB each; the copies are hard links of one folder, so
 # 10,000 take the disk of one), starts the server on loopback, and reports the seconds until
-# /health answers and the server's resident memory (VmRSS) at that moment. Then it runs
+# /health answers and the server's resident memory (VmRSS) at that moment. With DISTINCT=1 every
+# folder gets a config of its own (a different base_model_name_or_path; the tensors stay shared
+# links), so no two folders share a fingerprint and each is checked in full: the worst case of a
+# directory of adapters from many recipes. Then it runs
 # `flora bench throughput` (base model and fLoRA rank 1, request set --scale $SCALE, default 0.1)
 # with each build. Prints a table and
 # writes bench-startup.csv in the working folder.
@@ -53,7 +56,14 @@ echo "build,measure,count,round,value" > bench-startup.csv
 for count in $counts; do
     dir="$work/adapters-$count"
     mkdir -p "$dir"
-    for i in $(seq 1 "$count"); do cp -al "$work/template" "$dir/a$i"; done
+    for i in $(seq 1 "$count"); do
+        cp -al "$work/template" "$dir/a$i"
+        if [ "${DISTINCT:-0}" = 1 ]; then
+            rm "$dir/a$i/adapter_config.json"
+            sed "s/\"task_type\"/\"base_model_name_or_path\" : \"recipe-$i\",\n  \"task_type\"/" \
+                "$work/template/adapter_config.json" > "$dir/a$i/adapter_config.json"
+        fi
+    done
     for round in $(seq 1 "$rounds"); do
         for build in "${builds[@]}"; do
             read -r seconds rss < <(startup "${binary[$build]}" "$dir")

@@ -7,11 +7,12 @@ import FloraFormats
 import Synchronization
 
 public final class AdapterInspector: Sendable {
-    /// Distinct fingerprints remembered; beyond them folders are checked in full each time.
+    /// Distinct fingerprints remembered (each holds its config and header, ~20 KB for an adapter
+    /// on every module of a 30-layer model); a new one then replaces an old one.
     public let capacity: Int
     private let verdicts = Mutex<[PEFTFolderFingerprint: (shapes: AdapterTargetShapes, manifest: AdapterManifest)]>([:])
 
-    public init(capacity: Int = 1024) {
+    public init(capacity: Int = 64) {
         self.capacity = capacity
     }
 
@@ -24,7 +25,8 @@ public final class AdapterInspector: Sendable {
         if let known = verdicts.withLock({ $0[fingerprint] }), known.shapes == shapes { return known.manifest }
         let manifest = try AdapterLoader.inspect(folder: folder, shapes: shapes)
         verdicts.withLock { verdicts in
-            if verdicts.count < capacity { verdicts[fingerprint] = (shapes, manifest) }
+            if verdicts.count >= capacity, let any = verdicts.keys.first { verdicts[any] = nil }
+            verdicts[fingerprint] = (shapes, manifest)
         }
         return manifest
     }

@@ -25,7 +25,8 @@ public enum AdapterLoader {
         for (key, expectation) in inspection.plan.sorted(by: { $0.key < $1.key }) {
             let (d_in, d_out) = (shapes.inputs(key.module), shapes.outputs(key.module))
             func read(_ role: PEFTTensorName.Role) throws -> [Float] {
-                try peft.weights.tensor(inspection.tensors[key]![role]!).toArray()  // converts, and refuses NaN and infinities
+                // Converts to fp32, and refuses NaN and infinities.
+                try peft.weights.tensor(inspection.tensors[TensorKey(module: key, role: role)]!.name).toArray()
             }
             let r = expectation.rank
             switch kind {
@@ -52,17 +53,18 @@ public enum AdapterLoader {
         let kind: AdapterKind
         let plan: [AdapterModuleKey: Expectation]
         /// Every targeted (layer, module)'s tensors by role; all present, of the right dtype and shape.
-        let tensors: [AdapterModuleKey: [PEFTTensorName.Role: String]]
+        let tensors: [TensorKey: SafetensorsTensorInfo]
+        /// Bytes of those tensors in the file.
+        let tensorBytes: Int
 
         init(_ peft: PEFTFolder, shapes: AdapterTargetShapes) throws {
             let matcher = try PEFTModuleMatcher(peft.config, file: peft.configPath)
             let kind = adapterKind(peft.config.peftType)
             let plan = try expectedModules(matcher, shapes: shapes, configPath: peft.configPath)
             let found = try tensorsByModule(peft.weights, kind: kind, plan: plan, shapes: shapes)
+            var tensorBytes = 0
             for (key, expectation) in plan {
                 let (d_in, d_out) = (shapes.inputs(key.module), shapes.outputs(key.module))
-                let why = "\(key.module.rawValue) has \(d_in) inputs and \(d_out) outputs"
-                    + (kind == .ia3 ? "" : ", rank \(expectation.rank) from the config")
                 let r = expectation.rank
                 let expected: [(PEFTTensorName.Role, [Int])] = switch kind {
                 case .flora: [(.floraA, [r, d_in]), (.floraB, [d_out, r])]
@@ -70,28 +72,40 @@ public enum AdapterLoader {
                 case .ia3: [(.ia3, expectation.feedForward ? [1, d_in] : [d_out, 1])]
                 }
                 for (role, shape) in expected {
-                    let canonical = PEFTTensorName(
-                        layerStack: key.module.layerStack, layer: key.layer, block: key.module.block, module: key.module.name, role: role)
-                    guard let stored = found[key]?[role] else {
+                    guard let info = found[TensorKey(module: key, role: role)] else {
+                        let canonical = PEFTTensorName(
+                            layerStack: key.module.layerStack, layer: key.layer, block: key.module.block, module: key.module.name, role: role)
                         throw FormatError(.missing, file: peft.weightsPath, item: canonical.name,
                                           expected: "a tensor of shape \(shape) (\(key.module.rawValue) of layer \(key.layer) is targeted)",
                                           found: "no such tensor")
                     }
-                    try checkHeader(of: stored, in: peft.weights, shape: shape, why: why)
+                    if info.shape != shape || ![.f32, .f16, .bf16].contains(info.dtype) {
+                        let why = "\(key.module.rawValue) has \(d_in) inputs and \(d_out) outputs"
+                            + (kind == .ia3 ? "" : ", rank \(expectation.rank) from the config")
+                        try checkHeader(of: info, in: peft.weights, shape: shape, why: why)
+                    }
+                    tensorBytes += info.dataOffsets.count
                 }
             }
             self.peft = peft
             self.kind = kind
             self.plan = plan
             tensors = found
+            self.tensorBytes = tensorBytes
         }
 
         var manifest: AdapterManifest {
             AdapterManifest(
                 kind: kind, rank: kind == .ia3 ? 1 : peft.config.r,
                 modules: plan.map { AdapterManifest.Module(key: $0.key, rank: $0.value.rank) }.sorted { $0.key < $1.key },
-                tensorBytes: tensors.values.flatMap(\.values).reduce(0) { $0 + ((try? peft.weights.info($1).dataOffsets.count) ?? 0) })
+                tensorBytes: tensorBytes)
         }
+    }
+
+    /// One tensor of an adapter: a targeted (layer, module) and the role the tensor plays there.
+    struct TensorKey: Hashable {
+        let module: AdapterModuleKey
+        let role: PEFTTensorName.Role
     }
 
     static func adapterKind(_ type: PEFTConfig.PEFTType) -> AdapterKind {
@@ -159,15 +173,17 @@ public enum AdapterLoader {
     /// not target, duplicates.
     static func tensorsByModule(
         _ file: SafetensorsFile, kind: AdapterKind, plan: [AdapterModuleKey: Expectation], shapes: AdapterTargetShapes
-    ) throws -> [AdapterModuleKey: [PEFTTensorName.Role: String]] {
+    ) throws -> [TensorKey: SafetensorsTensorInfo] {
         let roles: [PEFTTensorName.Role] = switch kind {
         case .flora: [.floraA, .floraB]
         case .lora: [.loraA, .loraB]
         case .ia3: [.ia3]
         }
         let roleList = roles.map(\.suffix).joined(separator: ", ")
-        var found: [AdapterModuleKey: [PEFTTensorName.Role: String]] = [:]
-        for name in file.tensorNames {
+        var found: [TensorKey: SafetensorsTensorInfo] = [:]
+        found.reserveCapacity(file.orderedTensorInfos.count)
+        for info in file.orderedTensorInfos {
+            let name = info.name
             guard let parsed = PEFTTensorName(parsing: name) else {
                 throw FormatError(.invalidValue, file: file.path, item: name,
                                   expected: "only adapter tensors named \(PEFTTensorName.prefix)<\(PEFTTensorName.layerStacks.joined(separator: "|"))>.<i>.<block>.<module>.<\(roleList)>",
@@ -193,18 +209,17 @@ public enum AdapterLoader {
                                   expected: "tensors only for modules the config's target_modules select",
                                   found: "a tensor for \(module.modulePath(layer: parsed.layer)), which the config does not target")
             }
-            if let other = found[key]?[parsed.role] {
+            if let other = found.updateValue(info, forKey: TensorKey(module: key, role: parsed.role)) {
                 throw FormatError(.invalidValue, file: file.path, item: name, expected: "one tensor per module and role",
-                                  found: "a second one beside '\(other)'")
+                                  found: "a second one beside '\(other.name)'")
             }
-            found[key, default: [:]][parsed.role] = name
         }
         return found
     }
 
     /// Checks a tensor's dtype (F32, F16 or BF16) and shape from the header.
-    static func checkHeader(of name: String, in file: SafetensorsFile, shape: [Int], why: String) throws {
-        let info = try file.info(name)
+    static func checkHeader(of info: SafetensorsTensorInfo, in file: SafetensorsFile, shape: [Int], why: String) throws {
+        let name = info.name
         guard [.f32, .f16, .bf16].contains(info.dtype) else {
             throw FormatError(.unsupportedType, file: file.path, item: name, expected: "dtype F32, F16 or BF16", found: "dtype \(info.dtype)")
         }

@@ -49,21 +49,46 @@ public struct PEFTTensorName: Sendable, Equatable, Hashable {
     public var name: String { Self.prefix + modulePath + "." + role.suffix }
 
     /// Parses `base_model.model.<stack>.<i>.<block>.<module>.<role>[.default][.weight]`, `<stack>`
-    /// one of `layerStacks`; nil for any other name. Works on UTF-8 slices: a server start parses
-    /// every tensor name of every adapter folder.
+    /// one of `layerStacks`; nil for any other name. Reads the UTF-8 bytes in place: a server
+    /// start parses every tensor name of every adapter folder.
     public init?(parsing name: String) {
-        guard let stack = Self.layersPrefixes.indices.first(where: { name.hasPrefix(Self.layersPrefixes[$0]) }) else { return nil }
-        let parts = name.utf8.dropFirst(Self.layersPrefixes[stack].utf8.count)
-            .split(separator: UInt8(ascii: "."), maxSplits: 6, omittingEmptySubsequences: false)
-        // <i>, <block>, <module>, <role>, then: [] | [default] | [weight] | [default, weight]
-        guard parts.count >= 4, parts.count <= 6, let role = Role(rawValue: String(Substring(parts[3]))) else { return nil }
-        let digits = parts[0]
-        guard !digits.isEmpty, digits.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) else { return nil }
-        var rest = parts[4...]
-        if rest.first?.elementsEqual("default".utf8) == true { rest = rest.dropFirst() }
-        let expectsWeight = role != .ia3
-        guard rest.count == (expectsWeight ? 1 : 0), !expectsWeight || rest.first!.elementsEqual("weight".utf8) else { return nil }
-        self.init(layerStack: Self.layerStacks[stack], layer: Int(String(Substring(digits))) ?? Int.max, block: String(Substring(parts[1])),
-                  module: String(Substring(parts[2])), role: role)
+        var name = name
+        guard let parsed = name.withUTF8(Self.parse) else { return nil }
+        self = parsed
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> PEFTTensorName? {
+        guard let stack = layersPrefixes.indices.first(where: { bytes.starts(with: layersPrefixes[$0].utf8) }) else { return nil }
+        var at = layersPrefixes[stack].utf8.count
+        /// The next dot-separated field (empty between two dots), nil past the last one.
+        func field() -> UnsafeBufferPointer<UInt8>? {
+            guard at <= bytes.count else { return nil }
+            let start = at
+            while at < bytes.count, bytes[at] != UInt8(ascii: ".") { at += 1 }
+            defer { at += 1 }
+            return UnsafeBufferPointer(rebasing: bytes[start ..< at])
+        }
+        guard let digits = field(), let block = field(), let module = field(), let roleName = field(),
+              let role = Role.allCases.first(where: { $0.rawValue.utf8.elementsEqual(roleName) }),
+              !digits.isEmpty, digits.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 })
+        else { return nil }
+        // Then: nothing | default | weight | default.weight, with weight exactly for A/B tensors.
+        var next = field()
+        if let rest = next, rest.elementsEqual("default".utf8) { next = field() }
+        if role != .ia3 {
+            guard let rest = next, rest.elementsEqual("weight".utf8) else { return nil }
+            next = field()
+        }
+        guard next == nil else { return nil }
+        var layer = 0
+        for digit in digits {
+            let (times10, overflow) = layer.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(Int(digit &- UInt8(ascii: "0")))
+            guard !overflow, !carry else { layer = Int.max; break }
+            layer = sum
+        }
+        return PEFTTensorName(
+            layerStack: layerStacks[stack], layer: layer, block: String(decoding: block, as: UTF8.self),
+            module: String(decoding: module, as: UTF8.self), role: role)
     }
 }

@@ -14,6 +14,8 @@ public final class SafetensorsFile: Sendable {
     public let tensorInfos: [String: SafetensorsTensorInfo]
     /// Tensor names in the order of their data in the file.
     public let tensorNames: [String]
+    /// The tensors in the order of their data in the file.
+    public let orderedTensorInfos: [SafetensorsTensorInfo]
     /// Offset of the data section from the start of the file (8 + header length).
     public let dataOffset: Int
     private let bytes: MappedFile
@@ -44,6 +46,7 @@ public final class SafetensorsFile: Sendable {
 
         let dataSize = bytes.count - dataOffset
         var infos: [String: SafetensorsTensorInfo] = [:]
+        infos.reserveCapacity(header.entries.count)
         for (name, entry) in header.entries {
             infos[name] = try Self.validate(name: name, entry: entry, dataOffset: dataOffset, dataSize: dataSize, file: path)
         }
@@ -55,6 +58,7 @@ public final class SafetensorsFile: Sendable {
                               found: "data_offsets [\(next.dataOffsets.lowerBound), \(next.dataOffsets.upperBound)]")
         }
         tensorInfos = infos
+        orderedTensorInfos = ordered
         tensorNames = ordered.map(\.name)
     }
 

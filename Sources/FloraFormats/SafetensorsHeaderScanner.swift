@@ -18,13 +18,13 @@ public enum SafetensorsHeaderScanner {
         mutating func header() -> SafetensorsHeader? {
             var metadata: [String: String]?
             var entries: [String: SafetensorsHeader.Entry] = [:]
+            entries.reserveCapacity(bytes.count / 96)  // an entry takes about 100 bytes of JSON
             let complete = object { cursor, key in
                 if key == "__metadata__" {
                     guard metadata == nil, let strings = cursor.stringObject() else { return false }
                     metadata = strings
                 } else {
-                    guard entries[key] == nil, let entry = cursor.entry() else { return false }
-                    entries[key] = entry
+                    guard let entry = cursor.entry(), entries.updateValue(entry, forKey: key) == nil else { return false }
                 }
                 return true
             }
