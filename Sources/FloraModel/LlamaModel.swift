@@ -96,8 +96,9 @@ public final class LlamaModel: CausalLanguageModel {
 }
 
 extension LlamaModel {
-    /// The token embeddings, `[vocab, hidden]`. When they stay quantized the model keeps no fp32
-    /// table, and this builds one (113 MB for SmolLM2): call it once, not per step.
+    /// The token embeddings, `[vocab, hidden]`. When they are packed (tied to the head, or kept
+    /// quantized) the model keeps no row-major fp32 table, and this builds one (113 MB for
+    /// SmolLM2): call it once, not per step.
     public var embeddingWeight: Tensor { embedding.unpacked }
 }
 
