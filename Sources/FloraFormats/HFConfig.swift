@@ -143,8 +143,17 @@ public struct HFConfig: Decodable, Sendable, Equatable {
         return try decode(data, file: path)
     }
 
-    /// Decodes and validates `config.json` text; `file` names it in errors.
+    /// The `model_type`s whose fields this decoder knows: the Llama family and GPTBigCode.
+    public static let modelTypes = ["llama", "mistral", "qwen2", "gpt_bigcode"]
+
+    /// Decodes and validates `config.json` text; `file` names it in errors. Another architecture is
+    /// refused by its `model_type` before any of its fields is read.
     public static func decode(_ data: Data, file: String) throws -> HFConfig {
+        struct ModelType: Decodable { let model_type: String? }
+        if let type = (try? JSONDecoder().decode(ModelType.self, from: data))?.model_type, !modelTypes.contains(type) {
+            throw FormatError(.unsupportedType, file: file, item: "model_type",
+                              expected: "an architecture Flora runs (\(modelTypes.joined(separator: ", ")))", found: "\"\(type)\"")
+        }
         let config: HFConfig
         do {
             config = try JSONDecoder().decode(HFConfig.self, from: data)

@@ -72,6 +72,15 @@ import Testing
             throws: { "\($0)".contains("hidden_size") && "\($0)".contains("config.json") }
     }
 
+    @Test func anotherArchitectureIsRefusedByItsModelTypeBeforeItsFields() throws {
+        let t5 = #"{"model_type": "t5", "d_model": 512, "num_layers": 6, "vocab_size": 32128}"#
+        #expect { try HFConfig.decode(Data(t5.utf8), file: "t5/config.json") } throws: {
+            let message = "\($0)"
+            return message.contains("t5/config.json") && message.contains("model_type") && message.contains("\"t5\"")
+                && message.contains("gpt_bigcode") && !message.contains("hidden_size")
+        }
+    }
+
     @Test func llama3RopeScalingIsKept() throws {
         let text = Self.minimalConfig.replacingOccurrences(of: "\"dtype\"", with: """
         "rope_scaling":{"factor":32.0,"high_freq_factor":4.0,"low_freq_factor":1.0,"original_max_position_embeddings":8192,"rope_type":"llama3"},"dtype"
