@@ -106,6 +106,11 @@ public final class HFModelFolder: Sendable {
         try shards[try shardIndex(name)].info(name)
     }
 
+    /// Rows of the 2-D tensor `name` converted to fp32 (`SafetensorsFile.convertRows`).
+    public func convertRows(of name: String, _ rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        try shards[try shardIndex(name)].convertRows(of: name, rows, into: destination)
+    }
+
     /// The tensor `name` converted to fp32, from whichever shard holds it.
     public func tensor(_ name: String) throws -> Tensor {
         try shards[try shardIndex(name)].tensor(name)

@@ -109,28 +109,49 @@ public final class SafetensorsFile: Sendable {
     /// tensor, a dtype that is not a float, or values that are not finite.
     public func tensor(_ name: String) throws -> Tensor {
         let info = try info(name)
-        let count = info.elementCount
-        let storage = FloatBuffer(count: count)
-        let source = bytes.bytes.baseAddress.map { $0 + info.fileOffset }
-        if let source, count > 0 {
-            switch info.dtype {
-            case .f32: BlockFormat.f32.dequantize(source, blocks: count, into: storage.pointer)
-            case .f16: BlockFormat.f16.dequantize(source, blocks: count, into: storage.pointer)
-            case .bf16: BlockFormat.bf16.dequantize(source, blocks: count, into: storage.pointer)
-            case .f64:
+        let storage = FloatBuffer(count: info.elementCount)
+        try convert(info, elements: 0 ..< info.elementCount, into: storage.pointer)
+        return Tensor(shape: info.shape, storage: storage)
+    }
+
+    /// Rows `rows` of the 2-D tensor `name` converted to fp32 into `destination`
+    /// (`[rows.count, columns]`): how a loader packs a bf16 or f16 weight a panel at a time
+    /// without a whole fp32 copy. Throws as `tensor` does.
+    public func convertRows(of name: String, _ rows: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        let info = try info(name)
+        guard info.shape.count == 2, rows.lowerBound >= 0, rows.upperBound <= info.shape[0] else {
+            throw FormatError(.invalidValue, file: path, item: name, expected: "rows \(rows) of a 2-D tensor", found: "shape \(info.shape)")
+        }
+        let columns = info.shape[1]
+        try convert(info, elements: rows.lowerBound * columns ..< rows.upperBound * columns, into: destination)
+    }
+
+    private func convert(_ info: SafetensorsTensorInfo, elements: Range<Int>, into destination: UnsafeMutablePointer<Float>) throws {
+        let count = elements.count
+        let format: BlockFormat
+        switch info.dtype {
+        case .f32: format = .f32
+        case .f16: format = .f16
+        case .bf16: format = .bf16
+        case .f64: format = .f32  // converted below
+        default:
+            throw FormatError(.unsupportedType, file: path, item: info.name,
+                              expected: "a float tensor (F32, F16, BF16 or F64)", found: "dtype \(info.dtype)")
+        }
+        if let base = bytes.bytes.baseAddress, count > 0 {
+            if info.dtype == .f64 {
+                let source = base + info.fileOffset + 8 * elements.lowerBound
                 for i in 0 ..< count {
-                    storage.pointer[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                    destination[i] = Float(Double(bitPattern: UInt64(littleEndian: source.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
                 }
-            default:
-                throw FormatError(.unsupportedType, file: path, item: name,
-                                  expected: "a float tensor (F32, F16, BF16 or F64)", found: "dtype \(info.dtype)")
+            } else {
+                format.dequantize(base + info.fileOffset + format.bytesPerBlock * elements.lowerBound, blocks: count, into: destination)
             }
         }
-        if let bad = FiniteCheck.firstNonFinite(storage.pointer, count: count) {
-            throw FormatError(.invalidValue, file: path, item: name, expected: "finite values",
-                              found: "\(storage.pointer[bad]) at element \(bad) of \(count)")
+        if let bad = FiniteCheck.firstNonFinite(destination, count: count) {
+            throw FormatError(.invalidValue, file: path, item: info.name, expected: "finite values",
+                              found: "\(destination[bad]) at element \(elements.lowerBound + bad) of \(info.elementCount)")
         }
-        return Tensor(shape: info.shape, storage: storage)
     }
 
     /// Calls `body` with the stored bytes of tensor `name`, valid only inside `body`.

@@ -43,6 +43,16 @@ public struct HFWeightSource: WeightSource {
     public let folder: HFModelFolder
     public init(folder: HFModelFolder) { self.folder = folder }
     public var sourceName: String { folder.path }
-    public func contains(_ name: String) -> Bool { folder.tensorNames.contains(name) }
+    public func contains(_ name: String) -> Bool { (try? folder.info(name)) != nil }
     public func tensor(_ name: String) throws -> Tensor { try folder.tensor(name) }
+
+    /// A linear weight packed straight from the mapped file, converted panel by panel: loading a
+    /// bf16 or f16 checkpoint never holds a whole fp32 copy of a tensor beside its packed panels
+    /// (StarCoder-1B's 400 MB embedding table would double the peak).
+    public func packedLinear(_ name: String) throws -> PackedMatrix? {
+        guard let info = try? folder.info(name), info.shape.count == 2, [.f32, .f16, .bf16].contains(info.dtype) else { return nil }
+        return try PackedMatrix(outputs: info.shape[0], inputs: info.shape[1]) { firstRow, rowCount, destination in
+            try folder.convertRows(of: name, firstRow ..< firstRow + rowCount, into: destination)
+        }
+    }
 }

@@ -19,10 +19,12 @@ import Testing
         return Array(try model.forward(batch, cache: cache, scratch: ForwardScratch(config: model.dimensions)))
     }
 
-    @Test func aGGUFFileWithPermutedQueryAndKeyAndAHuggingFaceFolderGiveTheSameLogits() throws {
+    /// F16 safetensors are packed panel by panel from the mapped file, F32 ones likewise.
+    @Test(arguments: [SafetensorsDType.f32, .f16])
+    func aGGUFFileWithPermutedQueryAndKeyAndAHuggingFaceFolderGiveTheSameLogits(folderDType: SafetensorsDType) throws {
         let directory = try TestFiles.scratchDirectory()
         try TinyModels.writeGGUF(to: directory + "/tiny.gguf", seed: seed)
-        try TinyModels.writeHuggingFaceFolder(to: directory + "/tiny-hf", seed: seed)
+        try TinyModels.writeHuggingFaceFolder(to: directory + "/tiny-hf", seed: seed, dtype: folderDType)
         let gguf = try ModelLoader.load(path: directory + "/tiny.gguf")
         let hf = try ModelLoader.load(path: directory + "/tiny-hf")
         #expect(gguf.config == hf.config)

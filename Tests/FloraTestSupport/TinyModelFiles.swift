@@ -38,8 +38,11 @@ extension TinyModels {
     }
 
     /// Writes the random model of `seed` as a Hugging Face folder holding the same values as
-    /// `writeGGUF` (linear weights rounded through F16).
-    public static func writeHuggingFaceFolder(to path: String, config: LlamaConfig = config, seed: UInt64) throws {
+    /// `writeGGUF` (linear weights rounded through F16). With `dtype` F16 those weights are stored
+    /// as F16 (exactly) and the norms, which are not rounded, in a second F32 file beside them.
+    public static func writeHuggingFaceFolder(
+        to path: String, config: LlamaConfig = config, seed: UInt64, dtype: SafetensorsDType = .f32
+    ) throws {
         let source = RandomWeightSource(config: config, seed: seed)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let configJSON: [String: Any] = [
@@ -57,7 +60,12 @@ extension TinyModels {
             }
             return (name: name, tensor: t)
         }
-        try SafetensorsWriter.write(tensors: tensors, to: path + "/model.safetensors")
+        if dtype == .f32 {
+            try SafetensorsWriter.write(tensors: tensors, to: path + "/model.safetensors")
+        } else {
+            try SafetensorsWriter.write(tensors: tensors.filter { !$0.name.hasSuffix("norm.weight") }, dtype: dtype, to: path + "/model-weights.safetensors")
+            try SafetensorsWriter.write(tensors: tensors.filter { $0.name.hasSuffix("norm.weight") }, to: path + "/model-norms.safetensors")
+        }
         let vocab = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
         let tokenizer: [String: Any] = [
             "model": ["type": "BPE", "vocab": vocab, "merges": [String]()],
