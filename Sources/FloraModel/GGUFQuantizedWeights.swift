@@ -1,4 +1,5 @@
-// Linear weights that stay in their GGUF blocks (Q8_0, Q4_1 and the K-quants Q2_K … Q6_K):
+// Linear weights that stay in their GGUF blocks (Q8_0, Q4_1 and the K-quants Q2_K … Q6_K; Q4_0,
+// Q5_0 and IQ4_NL rewritten exactly as Q8_0 blocks):
 // packed straight from the file's bytes into quantized panels (FloraTensor's QuantizedPanels.swift
 // and KQuantPanels.swift), so a model keeps a fifth to a tenth of the fp32 footprint and decode
 // streams that much less memory per token. The q/k row un-permutation of GGUFWeights.swift moves
@@ -20,7 +21,7 @@ extension GGUFWeightSource {
     /// as fp32) or when `keepsQuantizedWeights` is off.
     public func packedLinear(_ name: String) throws -> PackedMatrix? {
         guard keepsQuantizedWeights, let ggufName = naming(name), let info = file.tensorInfos[ggufName],
-              let format = info.type.blockFormat, PackedMatrix.quantizedFormats.contains(format), info.shape.count == 2
+              let stored = info.type.blockFormat, let format = stored.panelFormat, info.shape.count == 2
         else { return nil }
         let outputs = info.shape[0], inputs = info.shape[1]
         let heads = permutedHeads(name)
@@ -46,8 +47,18 @@ extension GGUFWeightSource {
             return r - within + 2 * (within % half) + within / half
         }
         do {
-            return try file.withRawBytes(of: ggufName) {
-                try PackedMatrix(quantized: format, blocks: $0, outputs: outputs, inputs: inputs, sourceRow: sourceRow)
+            return try file.withRawBytes(of: ggufName) { raw in
+                guard stored != format else {
+                    return try PackedMatrix(quantized: format, blocks: raw, outputs: outputs, inputs: inputs, sourceRow: sourceRow)
+                }
+                // Q4_0, Q5_0 and IQ4_NL values are d · int8: the same values as Q8_0 blocks, which
+                // the kernels read (a transient copy of the tensor at 34 bytes per 32 values).
+                let blocks = raw.count / stored.bytesPerBlock
+                var transcoded = [UInt8](repeating: 0, count: blocks * format.bytesPerBlock)
+                transcoded.withUnsafeMutableBytes { stored.transcodeToQ8_0(raw.baseAddress!, blocks: blocks, into: $0.baseAddress!) }
+                return try transcoded.withUnsafeBytes {
+                    try PackedMatrix(quantized: format, blocks: $0, outputs: outputs, inputs: inputs, sourceRow: sourceRow)
+                }
             }
         } catch let error as PackedMatrixError {
             throw ModelError.invalidConfig(source: sourceName, detail: "tensor '\(ggufName)': \(error)")

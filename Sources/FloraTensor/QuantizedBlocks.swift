@@ -1,7 +1,8 @@
 // Block formats of ggml (the GGUF specification's tensor types) and their conversion to and
 // from fp32: F32, F16, BF16, the 32-element blocks Q8_0, Q4_0 and Q4_1, laid out as ggml's
-// block_q8_0 / block_q4_0 / block_q4_1, and the 256-element K-quants Q2_K … Q6_K
-// (KQuantBlocks.swift). Scales are IEEE half floats; data is little-endian.
+// block_q8_0 / block_q4_0 / block_q4_1, Q5_0, Q5_1 and IQ4_NL (FallbackBlocks.swift), and the
+// 256-element K-quants Q2_K … Q6_K (KQuantBlocks.swift). Scales are IEEE half floats; data is
+// little-endian.
 //
 // The loops are plain scalar loops on purpose: LLVM vectorises them (with F16C for the half
 // conversions when built with -target-cpu native), while the standard library's SIMD
@@ -15,16 +16,18 @@
 /// - `q4_0`: half `d`, then 16 bytes; byte `j` holds `q[j]` in its low and `q[j + 16]` in its
 ///   high nibble; `y[i] = d · (q[i] − 8)`.
 /// - `q4_1`: half `d`, half `m`, then 16 bytes as in `q4_0`; `y[i] = d · q[i] + m`.
+/// - `q5_0`, `q5_1`, `iq4_nl`: laid out at the top of FallbackBlocks.swift.
 /// - `q2_K`, `q3_K`, `q4_K`, `q5_K`, `q6_K`: 256-value super-blocks, laid out at the top of
 ///   KQuantBlocks.swift; `y[i] = (d · scale[g]) · q[i] − dmin · min[g]`.
 public enum BlockFormat: String, Sendable, CaseIterable {
     case f32, f16, bf16, q8_0, q4_0, q4_1
+    case q5_0, q5_1, iq4_nl
     case q2_K, q3_K, q4_K, q5_K, q6_K
 
     public var elementsPerBlock: Int {
         switch self {
         case .f32, .f16, .bf16: 1
-        case .q8_0, .q4_0, .q4_1: 32
+        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl: 32
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: 256
         }
     }
@@ -36,6 +39,9 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q8_0: 34
         case .q4_0: 18
         case .q4_1: 20
+        case .q5_0: 22
+        case .q5_1: 24
+        case .iq4_nl: 18
         case .q2_K: 84
         case .q3_K: 110
         case .q4_K: 144
@@ -102,6 +108,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
                     out[j + 16] = d * Float(q >> 4) + m
                 }
             }
+        case .q5_0, .q5_1, .iq4_nl:
+            dequantizeFallback(source, blocks: blocks, into: destination)
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:
             dequantizeKQuant(source, blocks: blocks, into: destination)
         }
@@ -121,6 +129,7 @@ public enum BlockFormat: String, Sendable, CaseIterable {
         case .q8_0: return Self.half(block, 0) * Float(Int8(bitPattern: byte(2 + i)))
         case .q4_0: return Self.half(block, 0) * Float(nibble(2) - 8)
         case .q4_1: return Self.half(block, 0) * Float(nibble(4)) + Self.half(block, 2)
+        case .q5_0, .q5_1, .iq4_nl: return fallbackReferenceValue(i, in: block)
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return kQuantReferenceValue(i, in: block)
         }
     }
@@ -187,6 +196,8 @@ public enum BlockFormat: String, Sendable, CaseIterable {
                     block.storeBytes(of: code(x[j]) | code(x[j + 16]) << 4, toByteOffset: 4 + j, as: UInt8.self)
                 }
             }
+        case .q5_0, .q5_1, .iq4_nl:
+            quantizeFallback(source, blocks: blocks, into: destination)
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:
             quantizeKQuant(source, blocks: blocks, into: destination)
         }

@@ -50,6 +50,26 @@ import Testing
         #expect(model.embeddingWeight.toArray() == (try file.tensor("token_embd.weight")).toArray())
     }
 
+    /// Q4_0, Q5_0 and IQ4_NL weights (what llama.cpp's mixes fall back to for rows that are not
+    /// whole super-blocks) stay quantized as Q8_0 panels, q/k rows un-permuted like any other.
+    @Test(arguments: [BlockFormat.q4_0, .q5_0, .iq4_nl])
+    func aFallbackWeightStaysQuantizedAsQ8_0WithTheFilesValues(format: BlockFormat) throws {
+        let reference = try KQuantFixtures.referenceBlocks(format)   // 40 blocks: 20 rows of 64
+        let type = try #require(GGUFType.allCases.first { $0.blockFormat == format })
+        var writer = GGUFWriter()
+        writer.set("general.architecture", .string("llama"))
+        try writer.addRawTensor("blk.0.attn_q.weight", dimensions: [64, 20], type: type, bytes: reference.blocks)
+        let file = try GGUFFile(bytes: try writer.serialized(), name: "fallback.gguf")
+        let config = LlamaConfig(hiddenSize: 64, intermediateSize: 64, layerCount: 1, headCount: 2, kvHeadCount: 2, headDim: 10, vocabularySize: 8)
+        let source = try GGUFWeightSource(file: file, config: config, keepsQuantizedWeights: true)
+        let name = "model.layers.0.self_attn.q_proj.weight"
+        let packed = try #require(try source.packedLinear(name))
+        #expect(packed.format == .q8_0)
+        let expected = try source.tensor(name)   // dequantized through BlockFormat, rows un-permuted
+        #expect(expected.toArray() != reference.values, "the q rows are permuted in the file")
+        #expect(packed.unpacked().toArray().map(\.bitPattern) == expected.toArray().map(\.bitPattern))
+    }
+
     @Test func theKQuantModelLoadsThroughTheModelLoaderWithItsTokenizer() throws {
         let loaded = try ModelLoader.load(path: KQuantFixtures.directory + "/tiny-llama-kquants.gguf")
         let model = try #require(loaded.model as? LlamaModel)

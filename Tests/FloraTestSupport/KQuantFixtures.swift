@@ -7,6 +7,8 @@ import Foundation
 public enum KQuantFixtures {
     /// The K-quants Flora reads.
     public static let formats: [BlockFormat] = [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+    /// The 32-value formats with reference blocks: what K-quant mixes fall back to, and Q4_0.
+    public static let fallbackFormats: [BlockFormat] = [.q4_0, .q5_0, .q5_1, .iq4_nl]
 
     public static let directory: String = TestFiles.repositoryRoot + "/Tests/Fixtures/kquants"
 
