@@ -52,7 +52,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
-        let model = try loaded.requireLlamaModel(for: "flora eval")
+        let model = try loaded.requireModel()
         let trained = trainingOptions()
         let length = sequenceLength ?? trained?.sequenceLength ?? 256
         let fraction = evalFraction ?? trained?.evalFraction ?? 0.1
@@ -79,7 +79,7 @@ struct Eval: ParsableCommand {
             let logits = try engine.logits(tokens: tokens, adapter: index)
             let ids = "[" + tokens.map(String.init).joined(separator: ",") + "]"
             try SafetensorsWriter.write(
-                tensors: [("logits", Tensor(shape: [tokens.count, model.config.vocabularySize], values: logits))],
+                tensors: [("logits", Tensor(shape: [tokens.count, model.dimensions.vocabularySize], values: logits))],
                 metadata: ["input_ids": ids, "adapter": adapter ?? ""], to: dumpLogits)
             printError("flora: wrote the logits of \(tokens.count) tokens to \(dumpLogits)")
         }

@@ -89,7 +89,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
-        let model = try loaded.requireLlamaModel(for: "flora train")
+        let model = try loaded.requireModel()
         let checkpoint = try resume.map { try Checkpoint.locate($0) }
         let options = try checkpoint.map { try resumedOptions(Checkpoint.readState($0).options) } ?? newOptions(shapes: model.adapterShapes)
         try options.validate()
