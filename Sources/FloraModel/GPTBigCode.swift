@@ -52,14 +52,16 @@ enum GPTBigCodeTensorName {
     }
 }
 
+/// Public and read-only, like `LlamaModel`, so that training's own passes over the frozen model
+/// read the very weights the forward reads.
 public final class GPTBigCodeModel: CausalLanguageModel {
     public let config: GPTBigCodeConfig
-    let embedding: TokenEmbedding               // wte: [vocab, hidden]
-    let positionEmbedding: Tensor               // wpe: [n_positions, hidden]
+    let embedding: TokenEmbedding                        // wte: [vocab, hidden]
+    public let positionEmbedding: Tensor                 // wpe: [n_positions, hidden]
     public let layers: [GPTBigCodeLayer]
-    let finalNorm: Tensor, finalNormBias: Tensor  // ln_f: [hidden]
+    public let finalNorm: Tensor, finalNormBias: Tensor  // ln_f: [hidden]
     /// `[vocab, hidden]`: wte itself when tied.
-    let lmHead: PackedMatrix
+    public let lmHead: PackedMatrix
     public let adapterShapes: AdapterTargetShapes
 
     public var architecture: String { "gpt_bigcode" }
@@ -135,7 +137,7 @@ public final class GPTBigCodeModel: CausalLanguageModel {
         let fused = scratch.fusedQKV.pointer                                      // [T, hidden + 2·kvDim]
         linear(index, .cAttn, layer.fusedQKV, bias: layer.fusedQKVBias, normed, into: fused)
         let q = scratch.query.pointer, k = scratch.key.pointer, v = scratch.value.pointer  // [T, hidden], [T, kvDim] ×2
-        splitFusedQKV(fused, tokens: t, queries: q, keys: k, values: v)
+        c.splitFusedQKV(fused, tokens: t, queries: q, keys: k, values: v)
         cache.store(layer: index, batch: batch, keys: k, values: v)
         let attended = scratch.attention.pointer                                  // [T, hidden]
         let scale = c.scalesAttentionWeights ? 1 / Float(c.headDim).squareRoot() : 1
@@ -143,30 +145,6 @@ public final class GPTBigCodeModel: CausalLanguageModel {
         let projected = scratch.projected.pointer                                 // [T, hidden]
         linear(index, .attnCProj, layer.output, bias: layer.outputBias, attended, into: projected)
         Elementwise.add(projected, into: hidden, count: t * c.hiddenSize)
-    }
-
-    /// Copies c_attn's output apart: `[q | k | v]` with multi-query attention, else per head
-    /// `[q₀ k₀ v₀ | q₁ k₁ v₁ | …]` (how transformers views it).
-    private func splitFusedQKV(
-        _ fused: UnsafePointer<Float>, tokens: Int, queries q: UnsafeMutablePointer<Float>,
-        keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>
-    ) {
-        let c = config, d = c.headDim, width = c.fusedQKVWidth
-        for i in 0..<tokens {
-            let row = fused + i * width
-            if c.isMultiQuery {
-                (q + i * c.hiddenSize).update(from: row, count: c.hiddenSize)
-                (k + i * c.kvDim).update(from: row + c.hiddenSize, count: c.kvDim)
-                (v + i * c.kvDim).update(from: row + c.hiddenSize + c.kvDim, count: c.kvDim)
-            } else {
-                for h in 0..<c.headCount {
-                    let head = row + h * 3 * d
-                    (q + i * c.hiddenSize + h * d).update(from: head, count: d)
-                    (k + i * c.kvDim + h * d).update(from: head + d, count: d)
-                    (v + i * c.kvDim + h * d).update(from: head + 2 * d, count: d)
-                }
-            }
-        }
     }
 
     /// LayerNorm → c_fc → GELU → c_proj → residual.
@@ -183,6 +161,55 @@ public final class GPTBigCodeModel: CausalLanguageModel {
         let projected = scratch.projected.pointer                                 // [T, hidden]
         linear(index, .mlpCProj, layer.projection, bias: layer.projectionBias, inner, into: projected)
         Elementwise.add(projected, into: hidden, count: t * c.hiddenSize)
+    }
+}
+
+extension GPTBigCodeModel {
+    /// wte, `[vocab, hidden]`. When it stays quantized the model keeps no fp32 table, and this
+    /// builds one: call it once, not per step.
+    public var embeddingWeight: Tensor { embedding.unpacked }
+}
+
+extension GPTBigCodeConfig {
+    /// Copies c_attn's output apart: `[q | k | v]` with multi-query attention, else per head
+    /// `[q₀ k₀ v₀ | q₁ k₁ v₁ | …]` (how transformers views it). `fused` `[T, fusedQKVWidth]`;
+    /// `q` `[T, hidden]`; `k`, `v` `[T, kvDim]`.
+    public func splitFusedQKV(
+        _ fused: UnsafePointer<Float>, tokens: Int, queries q: UnsafeMutablePointer<Float>,
+        keys k: UnsafeMutablePointer<Float>, values v: UnsafeMutablePointer<Float>
+    ) {
+        forEachFusedRun(tokens: tokens) { at, qAt, kvAt, qCount, kvCount in
+            (q + qAt).update(from: fused + at, count: qCount)
+            (k + kvAt).update(from: fused + at + qCount, count: kvCount)
+            (v + kvAt).update(from: fused + at + qCount + kvCount, count: kvCount)
+        }
+    }
+
+    /// The inverse of `splitFusedQKV`: lays q, k and v out as c_attn's output is laid out (in
+    /// training, their gradients, to make c_attn's output gradient).
+    public func joinFusedQKV(
+        queries q: UnsafePointer<Float>, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, tokens: Int,
+        into fused: UnsafeMutablePointer<Float>
+    ) {
+        forEachFusedRun(tokens: tokens) { at, qAt, kvAt, qCount, kvCount in
+            (fused + at).update(from: q + qAt, count: qCount)
+            (fused + at + qCount).update(from: k + kvAt, count: kvCount)
+            (fused + at + qCount + kvCount).update(from: v + kvAt, count: kvCount)
+        }
+    }
+
+    /// Calls `body(fused offset, q offset, k/v offset, q count, k/v count)` for every contiguous
+    /// `[q k v]` run of c_attn's output: one per token with multi-query attention, else one per
+    /// token and head.
+    private func forEachFusedRun(tokens: Int, _ body: (Int, Int, Int, Int, Int) -> Void) {
+        let d = headDim, width = fusedQKVWidth
+        for i in 0..<tokens {
+            if isMultiQuery {
+                body(i * width, i * hiddenSize, i * kvDim, hiddenSize, kvDim)
+            } else {
+                for h in 0..<headCount { body(i * width + h * 3 * d, i * hiddenSize + h * d, i * kvDim + h * d, d, d) }
+            }
+        }
     }
 }
 

@@ -49,17 +49,6 @@ public struct LoadedModel: Sendable {
         guard let model else { throw ModelError.invalidConfig(source: path, detail: "the model was opened without its weights") }
         return model
     }
-
-    /// The weights of a Llama-family model, for code that runs its own passes over one (training's
-    /// backward pass); throws, naming `purpose`, for another architecture.
-    public func requireLlamaModel(for purpose: String) throws -> LlamaModel {
-        let model = try requireModel()
-        guard let llama = model as? LlamaModel else {
-            throw ModelError.invalidConfig(
-                source: path, detail: "\(purpose) runs on Llama-family models; this is a \(model.architecture) model, which Flora serves but does not train yet")
-        }
-        return llama
-    }
 }
 
 public enum ModelLoader {

@@ -49,55 +49,77 @@ enum LlamaTensorName {
     static func layer(_ i: Int, _ suffix: String) -> String { "model.layers.\(i).\(suffix)" }
 }
 
-/// Seeded random weights of the right shapes, for tests and benchmarks on tiny models.
-/// Linear weights are N(0, 1/d_in) so activations keep unit scale through many layers.
+/// Seeded random weights of the right shapes for a Llama or a GPTBigCode configuration, for tests
+/// and benchmarks on tiny models. Linear weights are N(0, 1/d_in) so activations keep unit scale
+/// through many layers; norm weights are near 1, biases near 0.
 public struct RandomWeightSource: WeightSource {
-    public let config: LlamaConfig
     public let seed: UInt64
+    /// The shape of every tensor the model has, by Hugging Face name.
+    private let shapes: [String: [Int]]
     public var sourceName: String { "random weights (seed \(seed))" }
 
     public init(config: LlamaConfig, seed: UInt64) {
-        self.config = config
+        let c = config
+        var shapes = [LlamaTensorName.embedding: [c.vocabularySize, c.hiddenSize], LlamaTensorName.finalNorm: [c.hiddenSize]]
+        if !c.tieWordEmbeddings { shapes[LlamaTensorName.lmHead] = [c.vocabularySize, c.hiddenSize] }
+        for i in 0..<c.layerCount {
+            var layer = [
+                "input_layernorm.weight": [c.hiddenSize], "post_attention_layernorm.weight": [c.hiddenSize],
+                "self_attn.q_proj.weight": [c.queryDim, c.hiddenSize], "self_attn.k_proj.weight": [c.kvDim, c.hiddenSize],
+                "self_attn.v_proj.weight": [c.kvDim, c.hiddenSize], "self_attn.o_proj.weight": [c.hiddenSize, c.queryDim],
+                "mlp.gate_proj.weight": [c.intermediateSize, c.hiddenSize], "mlp.up_proj.weight": [c.intermediateSize, c.hiddenSize],
+                "mlp.down_proj.weight": [c.hiddenSize, c.intermediateSize],
+            ]
+            if c.attentionBias {
+                layer["self_attn.q_proj.bias"] = [c.queryDim]
+                layer["self_attn.k_proj.bias"] = [c.kvDim]
+                layer["self_attn.v_proj.bias"] = [c.kvDim]
+            }
+            for (suffix, shape) in layer { shapes[LlamaTensorName.layer(i, suffix)] = shape }
+        }
+        self.init(shapes: shapes, seed: seed)
+    }
+
+    public init(config: GPTBigCodeConfig, seed: UInt64) {
+        let c = config
+        typealias Name = GPTBigCodeTensorName
+        var shapes = [
+            Name.tokenEmbedding: [c.vocabularySize, c.hiddenSize], Name.positionEmbedding: [c.contextLength, c.hiddenSize],
+            Name.finalNorm + ".weight": [c.hiddenSize], Name.finalNorm + ".bias": [c.hiddenSize],
+        ]
+        if !c.tieWordEmbeddings { shapes[Name.lmHead] = [c.vocabularySize, c.hiddenSize] }
+        for i in 0..<c.layerCount {
+            let linears = [("attn.c_attn", c.fusedQKVWidth, c.hiddenSize), ("attn.c_proj", c.hiddenSize, c.hiddenSize),
+                           ("mlp.c_fc", c.innerSize, c.hiddenSize), ("mlp.c_proj", c.hiddenSize, c.innerSize)]
+            for (module, outputs, inputs) in linears {
+                shapes[Name.layer(i, module + ".weight")] = [outputs, inputs]
+                shapes[Name.layer(i, module + ".bias")] = [outputs]
+            }
+            for norm in ["ln_1", "ln_2"] {
+                shapes[Name.layer(i, norm + ".weight")] = [c.hiddenSize]
+                shapes[Name.layer(i, norm + ".bias")] = [c.hiddenSize]
+            }
+        }
+        self.init(shapes: shapes, seed: seed)
+    }
+
+    private init(shapes: [String: [Int]], seed: UInt64) {
+        self.shapes = shapes
         self.seed = seed
     }
 
-    public func contains(_ name: String) -> Bool {
-        guard let shape = shape(of: name) else { return false }
-        return !shape.isEmpty
-    }
+    public func contains(_ name: String) -> Bool { shapes[name] != nil }
 
     public func tensor(_ name: String) throws -> Tensor {
-        guard let shape = shape(of: name) else { throw ModelError.missingTensor(source: sourceName, name: name) }
+        guard let shape = shapes[name] else { throw ModelError.missingTensor(source: sourceName, name: name) }
         var generator = SeededGenerator(seed: seed &+ UInt64(truncatingIfNeeded: FNV1a.hash(name)))
         let t = Tensor(zeros: shape)
-        let isNorm = name.hasSuffix("norm.weight")
+        // Llama's `…norm.weight`, GPTBigCode's `ln_1.weight`, `ln_2.weight`, `ln_f.weight`.
+        let isNorm = name.hasSuffix("norm.weight") || name.hasSuffix(".weight") && name.split(separator: ".").contains { $0.hasPrefix("ln_") }
         let scale = shape.count == 2 ? 1 / Float(shape[1]).squareRoot() : 0.1
         for i in 0..<t.count {
             t.pointer[i] = isNorm ? 1 + 0.1 * generator.nextGaussian() : scale * generator.nextGaussian()
         }
         return t
-    }
-
-    private func shape(of name: String) -> [Int]? {
-        let c = config
-        switch name {
-        case LlamaTensorName.embedding: return [c.vocabularySize, c.hiddenSize]
-        case LlamaTensorName.finalNorm: return [c.hiddenSize]
-        case LlamaTensorName.lmHead: return c.tieWordEmbeddings ? nil : [c.vocabularySize, c.hiddenSize]
-        default: break
-        }
-        let parts = name.split(separator: ".")
-        guard parts.count >= 4, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]), layer < c.layerCount else { return nil }
-        switch parts[3...].joined(separator: ".") {
-        case "input_layernorm.weight", "post_attention_layernorm.weight": return [c.hiddenSize]
-        case "self_attn.q_proj.weight": return [c.queryDim, c.hiddenSize]
-        case "self_attn.k_proj.weight", "self_attn.v_proj.weight": return [c.kvDim, c.hiddenSize]
-        case "self_attn.o_proj.weight": return [c.hiddenSize, c.queryDim]
-        case "self_attn.q_proj.bias": return c.attentionBias ? [c.queryDim] : nil
-        case "self_attn.k_proj.bias", "self_attn.v_proj.bias": return c.attentionBias ? [c.kvDim] : nil
-        case "mlp.gate_proj.weight", "mlp.up_proj.weight": return [c.intermediateSize, c.hiddenSize]
-        case "mlp.down_proj.weight": return [c.hiddenSize, c.intermediateSize]
-        default: return nil
-        }
     }
 }

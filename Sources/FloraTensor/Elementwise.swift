@@ -115,10 +115,12 @@ public enum Elementwise {
 
     /// LayerNorm of each of `rows` rows (GPT-2, GPTBigCode): `y = (x - mean) / sqrt(var + eps) ∘ weight + bias`,
     /// with the biased variance over the row, as PyTorch's `layer_norm`. `x` and `y` are
-    /// `[rows, count]`; they may be the same buffer.
+    /// `[rows, count]`; they may be the same buffer. With `mean` and `inverse` (`[rows]`), each
+    /// row's mean and `1 / sqrt(var + eps)` are kept there too, for the backward pass.
     public static func layerNorm(
         _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, epsilon: Float,
-        rows: Int, count: Int, into y: UnsafeMutablePointer<Float>
+        rows: Int, count: Int, into y: UnsafeMutablePointer<Float>,
+        mean means: UnsafeMutablePointer<Float>? = nil, inverse inverses: UnsafeMutablePointer<Float>? = nil
     ) {
         for r in 0..<rows {
             let source = x + r * count
@@ -132,6 +134,8 @@ public enum Elementwise {
                 squares += centred * centred
             }
             let inverse = 1 / (squares / Float(count) + epsilon).squareRoot()
+            means?[r] = mean
+            inverses?[r] = inverse
             for i in 0..<count {
                 target[i] = (source[i] - mean) * inverse * weight[i] + bias[i]
             }

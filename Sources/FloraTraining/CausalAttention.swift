@@ -20,14 +20,18 @@ public final class CausalAttention {
     private let items: AttentionItems
     private let scratch = ScratchBuffer<Float>()  // [workers, floatsPerWorker(longest segment)]
 
-    public init(heads: Int, kvHeads: Int, headDim: Int) {
-        items = AttentionItems(heads: heads, kvHeads: kvHeads, headDim: headDim)
+    public var scale: Float { items.scale }
+
+    /// `scale` multiplies the scores `q · k`: `1/√headDim` unless the model says otherwise
+    /// (GPTBigCode with `scale_attn_weights: false` leaves them unscaled).
+    public init(heads: Int, kvHeads: Int, headDim: Int, scale: Float? = nil) {
+        items = AttentionItems(heads: heads, kvHeads: kvHeads, headDim: headDim, scale: scale ?? 1 / Float(headDim).squareRoot())
     }
 
     private func floatsPerWorker(_ longest: Int) -> Int { 11 * longest * headDim + 3 * longest * longest }
 
     /// `CausalAttentionReference.forward`: per segment, head h and token t,
-    /// `out[t, h] = Σ_{j ≤ t} softmax_j(q[t, h] · k[j, kvh] / √d) v[j, kvh]`, `lse[t, h]` the
+    /// `out[t, h] = Σ_{j ≤ t} softmax_j(scale · q[t, h] · k[j, kvh]) v[j, kvh]`, `lse[t, h]` the
     /// log of the softmax's denominator. `q`, `out`: `[T, heads·d]`; `k`, `v`: `[T, kvHeads·d]`; `lse`: `[T, heads]`.
     public func forward(
         q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, segments: [Range<Int>],
@@ -48,8 +52,8 @@ public final class CausalAttention {
 
 
     /// `CausalAttentionReference.backward`: dq, dk and dv (overwritten) from `dOut`. With
-    /// `P[i, j] = e^(q_i·k_j/√d − lse_i)` (0 for j > i) and `D_i = dOut_i · out_i`:
-    /// `dS = P ∘ (dOut Vᵀ − D) / √d`, `dQ = dS K`, `dK = Σ_heads dSᵀ Q`, `dV = Σ_heads Pᵀ dOut`.
+    /// `P[i, j] = e^(scale · q_i·k_j − lse_i)` (0 for j > i) and `D_i = dOut_i · out_i`:
+    /// `dS = scale · P ∘ (dOut Vᵀ − D)`, `dQ = dS K`, `dK = Σ_heads dSᵀ Q`, `dV = Σ_heads Pᵀ dOut`.
     /// Work is split by (segment, kv head): the query heads that share a kv head add into its dk
     /// and dv on one thread.
     public func backward(
@@ -80,10 +84,10 @@ private struct AttentionItems: Sendable {
     let heads: Int
     let kvHeads: Int
     let headDim: Int
+    let scale: Float
 
     var queryDim: Int { heads * headDim }
     var kvDim: Int { kvHeads * headDim }
-    var scale: Float { 1 / Float(headDim).squareRoot() }
 
     func forwardItem(
         segment: Range<Int>, head h: Int, q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,

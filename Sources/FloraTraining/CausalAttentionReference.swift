@@ -15,19 +15,21 @@ public struct CausalAttentionReference: Sendable {
     public let kvHeads: Int
     public let headDim: Int
 
-    public init(heads: Int, kvHeads: Int, headDim: Int) {
+    public let scale: Float
+
+    public init(heads: Int, kvHeads: Int, headDim: Int, scale: Float? = nil) {
         self.heads = heads
         self.kvHeads = kvHeads
         self.headDim = headDim
+        self.scale = scale ?? 1 / Float(headDim).squareRoot()
     }
 
     var queryDim: Int { heads * headDim }
     var kvDim: Int { kvHeads * headDim }
-    var scale: Float { 1 / Float(headDim).squareRoot() }
 
     /// For every segment, head h (reading kv head `h / (heads / kvHeads)`) and token t of it:
     ///
-    ///     s[j] = q[t, h] · k[j, kvh] / √d              for j in segment.start ... t
+    ///     s[j] = scale · q[t, h] · k[j, kvh]             for j in segment.start ... t
     ///     lse[t, h] = log Σ_j e^s[j];  out[t, h] = Σ_j e^(s[j] − lse) · v[j, kvh]
     ///
     /// `q`, `out`: `[T, heads·d]`; `k`, `v`: `[T, kvHeads·d]`; `lse`: `[T, heads]`.
@@ -82,7 +84,7 @@ public struct CausalAttentionReference: Sendable {
     /// Gradients of `forward` with respect to q, k and v (all overwritten). With `p[j] = e^(s[j] − lse)`:
     ///
     ///     dp[j] = dOut[t, h] · v[j];  D = dOut[t, h] · out[t, h];  ds[j] = p[j] (dp[j] − D)
-    ///     dq[t, h] = Σ_j ds[j] k[j] / √d;  dk[j] += ds[j] q[t, h] / √d;  dv[j] += p[j] dOut[t, h]
+    ///     dq[t, h] = scale · Σ_j ds[j] k[j];  dk[j] += scale · ds[j] q[t, h];  dv[j] += p[j] dOut[t, h]
     ///
     /// Work is split by (segment, kv head), so the query heads sharing a kv head, which all add
     /// into its dk and dv, run on one thread.

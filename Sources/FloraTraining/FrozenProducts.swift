@@ -13,15 +13,10 @@ import FloraTensor
 final class TransposedWeights {
     private var table: [ObjectIdentifier: PackedMatrix] = [:]
 
-    /// Packs Wᵀ of all of `model`'s products (once).
-    func prepare(_ model: LlamaModel) {
+    /// Packs Wᵀ of all of `model`'s frozen products (once).
+    func prepare(_ model: TrainableModel) {
         guard table.isEmpty else { return }
-        var weights = [model.lmHead]
-        for layer in 0..<model.config.layerCount {
-            let w = model.layers[layer]
-            weights += [w.query, w.key, w.value, w.output, w.gate, w.up, w.down]
-        }
-        for w in weights where table[ObjectIdentifier(w)] == nil {
+        for w in model.frozenProducts where table[ObjectIdentifier(w)] == nil {
             table[ObjectIdentifier(w)] = Self.transpose(w)
         }
     }

@@ -1,4 +1,4 @@
-// The final RMSNorm, the LM head and the cross-entropy, chunk by chunk of target rows so that
+// The final norm (the architecture's), the LM head and the cross-entropy, chunk by chunk of target rows so that
 // the `[rows, vocab]` logits never exist for the whole minibatch at once (49152 columns for
 // SmolLM2: 192 KiB a row).
 
@@ -13,15 +13,15 @@ import Darwin
 
 extension GradientEngine {
     /// Rows of logits computed at once: about 8 MiB of them.
-    var headChunkRows: Int { max(1, min(256, (1 << 21) / config.vocabularySize)) }
+    var headChunkRows: Int { max(1, min(256, (1 << 21) / dimensions.vocabularySize)) }
 
     /// Cross-entropy of every target token; with `gradient`, writes into it (at target rows; it is
     /// zero elsewhere) the gradient of `Σ_t lossWeight[t] · CE[t]` with respect to the final residual.
     ///
-    ///     h = rmsNorm(x[t]) ∘ w_f;  logits = E h;  CE[t] = logsumexp(logits) − logits[target]
+    ///     h = finalNorm(x[t]);  logits = E h;  CE[t] = logsumexp(logits) − logits[target]
     ///     d logits = lossWeight[t] · (softmax(logits) − onehot(target));  d h = Eᵀ d logits
     func head(_ batch: TrainingBatch, finalResidual x: UnsafePointer<Float>, gradient dX: UnsafeMutablePointer<Float>?) -> LossSums {
-        let d = config.hiddenSize, v = config.vocabularySize
+        let d = dimensions.hiddenSize, v = dimensions.vocabularySize
         var sums = LossSums(adapterCount: adapters.count)
         var targetRows: [Int] = []   // token index of every target
         var adapterOfRow: [Int] = []
@@ -32,18 +32,16 @@ extension GradientEngine {
             }
         }
         let chunk = headChunkRows
-        let rows = headRows.reserve(chunk * d), inverse = headInverse.reserve(chunk)
+        let rows = headRows.reserve(chunk * d), mean = headMean.reserve(chunk), inverse = headInverse.reserve(chunk)
         let logits = self.logits.reserve(chunk * v), dRows = dHeadRows.reserve(chunk * d)
         var losses = [Double](repeating: 0, count: chunk)
         var start = 0
         while start < targetRows.count {
             let count = min(chunk, targetRows.count - start)
             for r in 0..<count {
-                Elementwise.rmsNorm(
-                    x + targetRows[start + r] * d, weight: model.finalNorm.pointer, epsilon: config.rmsNormEpsilon, rows: 1, count: d,
-                    into: rows + r * d, inverse: inverse + r)
+                finalNorm(x + targetRows[start + r] * d, rows: 1, into: rows + r * d, mean: mean + r, inverse: inverse + r)
             }
-            MatMul.multiply(rows, rows: count, model.lmHead, into: logits)  // [count, vocab]
+            MatMul.multiply(rows, rows: count, architecture.lmHead, into: logits)  // [count, vocab]
             let items = (0..<count).map { r in
                 (target: Int(batch.targets[targetRows[start + r]]), weight: dX == nil ? nil : batch.lossWeights[targetRows[start + r]])
             }
@@ -66,12 +64,11 @@ extension GradientEngine {
                 }
             }
             if let dX {
-                FrozenProducts.inputGradient(logits, rows: count, model.lmHead, transposed: transposed.of(model.lmHead), into: dRows)  // [count, hidden]
+                let head = architecture.lmHead
+                FrozenProducts.inputGradient(logits, rows: count, head, transposed: transposed.of(head), into: dRows)  // [count, hidden]
                 for r in 0..<count {
                     let t = targetRows[start + r]
-                    TrainingKernels.rmsNormBackward(
-                        dRows + r * d, x: x + t * d, weight: model.finalNorm.pointer, inverse: inverse + r, rows: 1, count: d,
-                        addingInto: dX + t * d)
+                    finalNormBackward(dRows + r * d, x: x + t * d, mean: mean + r, inverse: inverse + r, rows: 1, addingInto: dX + t * d)
                 }
             }
             start += count

@@ -1,17 +1,19 @@
-// Loss and adapter gradients of a Llama model with frozen weights over one minibatch
-// (DESIGN.md section 6): embed → blocks → final RMSNorm → tied LM head → cross-entropy, then
-// back down the blocks. Layer inputs are always kept; a block's other activations are kept when
-// the whole pass fits `activationBudgetBytes`, else recomputed from its input during backward.
+// Loss and adapter gradients of a model with frozen weights over one minibatch (DESIGN.md
+// section 6): embed → blocks → final norm → LM head → cross-entropy, then back down the blocks.
+// Layer inputs are always kept; a block's other activations are kept when the whole pass fits
+// `activationBudgetBytes`, else recomputed from its input during backward. This file and the
+// head are the same for every architecture; the embedding, the block forward and backward and
+// the final norm are each architecture's own (GradientEngine+Llama.swift, +GPTBigCode.swift).
 
 import FloraAdapters
 import FloraModel
 import FloraTensor
 
 public final class GradientEngine {
-    public let model: LlamaModel
+    public let model: any CausalLanguageModel
     public let adapters: [TrainableAdapter]
     /// The fp32 embedding table, `[vocab, hidden]`, taken once (a quantized model builds it on request).
-    private let embeddingTable: Tensor
+    let embeddingTable: Tensor
     /// Largest size of all layers' activations kept at once; above it each layer's are recomputed.
     public var activationBudgetBytes: Int = 1 << 30
     /// Whether the backward pass multiplies with packed copies of Wᵀ (built on the first backward,
@@ -20,45 +22,50 @@ public final class GradientEngine {
     /// Whether the last `accumulateGradients` kept every layer's activations (no recomputation).
     public private(set) var lastPassKeptActivations = false
 
-    let config: LlamaConfig
+    let architecture: TrainableModel
+    let dimensions: ModelDimensions
     let attention: CausalAttention
-    let rotary: RotaryTable
     let linear: TrainingLinear
     let transposed = TransposedWeights()
     let bank: AdapterBank?
     let layerInputs = ScratchBuffer<Float>()     // [layers + 1, T, hidden]: the residual stream entering each block, and the last
     let shared = LayerActivations()      // one layer's, when they are recomputed
     var kept: [LayerActivations] = []    // [layers], when they are kept
-    let projected = ScratchBuffer<Float>()       // [T, hidden]: o_proj / down_proj output
+    let projected = ScratchBuffer<Float>()       // [T, hidden]: the attention's and the MLP's output projection
+    let fusedQKV = ScratchBuffer<Float>()        // [T, fusedQKVWidth]: c_attn's output (GPTBigCode)
     let recomputedOutput = ScratchBuffer<Float>() // [T, hidden]: a recomputed block's output (already in layerInputs)
     var slots: [AdapterSlot] = []        // [T]
     // Backward scratch.
     let dResidual = ScratchBuffer<Float>()       // [T, hidden]: gradient of the residual stream
     let dAttentionBlock = ScratchBuffer<Float>() // [T, hidden]
     let dNormed = ScratchBuffer<Float>()         // [T, hidden]
-    let dIntermediate = ScratchBuffer<Float>()   // [T, intermediate]: d activation, then d gate
+    let dIntermediate = ScratchBuffer<Float>()   // [T, intermediate]: d activation, then d gate (d c_fc)
     let dUp = ScratchBuffer<Float>()             // [T, intermediate]
     let dAttention = ScratchBuffer<Float>()      // [T, queryDim]
     let dQuery = ScratchBuffer<Float>()          // [T, queryDim]
     let dKey = ScratchBuffer<Float>()            // [T, kvDim]
     let dValue = ScratchBuffer<Float>()          // [T, kvDim]
+    let dFusedQKV = ScratchBuffer<Float>()       // [T, fusedQKVWidth]: d c_attn (GPTBigCode)
     // Head scratch.
     let headRows = ScratchBuffer<Float>()        // [chunk, hidden]
-    let headInverse = ScratchBuffer<Float>()     // [chunk]
+    let headMean = ScratchBuffer<Float>()        // [chunk]: the final LayerNorm's row means (GPTBigCode)
+    let headInverse = ScratchBuffer<Float>()     // [chunk]: the final norm's 1 / rms or 1 / σ
     let logits = ScratchBuffer<Float>()          // [chunk, vocab]
     let dHeadRows = ScratchBuffer<Float>()       // [chunk, hidden]
 
-    /// `adapters` are trained together; a batch names them by index. All must match the model.
-    public init(model: LlamaModel, adapters: [TrainableAdapter]) throws {
+    /// `adapters` are trained together; a batch names them by index. All must match the model,
+    /// a Llama-family or a GPTBigCode model (others are refused).
+    public init(model: any CausalLanguageModel, adapters: [TrainableAdapter]) throws {
+        architecture = try TrainableModel(model)
         for adapter in adapters where adapter.shapes != model.adapterShapes {
             throw TrainingError.invalidArgument("adapter '\(adapter.name)' was made for \(adapter.shapes), the model has \(model.adapterShapes)")
         }
         self.model = model
         self.adapters = adapters
-        embeddingTable = model.embeddingWeight
-        config = model.config
-        attention = CausalAttention(heads: config.headCount, kvHeads: config.kvHeadCount, headDim: config.headDim)
-        rotary = model.rotary
+        embeddingTable = architecture.embeddingTable
+        dimensions = model.dimensions
+        attention = CausalAttention(
+            heads: dimensions.headCount, kvHeads: dimensions.kvHeadCount, headDim: dimensions.headDim, scale: architecture.attentionScale)
         linear = TrainingLinear(adapters: adapters)
         bank = adapters.isEmpty ? nil : try AdapterBank(capacity: adapters.count, shapes: model.adapterShapes)
     }
@@ -66,29 +73,29 @@ public final class GradientEngine {
     /// Cross-entropy sums of `batch` with the adapters' current parameters (no gradients).
     public func loss(_ batch: TrainingBatch) throws -> LossSums {
         try prepare(batch)
-        let t = batch.tokenCount, d = config.hiddenSize
-        shared.reserve(tokens: t, config: config)
-        for layer in 0..<config.layerCount {
+        let t = batch.tokenCount, d = dimensions.hiddenSize
+        reserveActivations(shared, tokens: t)
+        for layer in 0..<dimensions.layerCount {
             forwardLayer(layer, batch: batch, input: layerInputs.pointer + layer * t * d, output: layerInputs.pointer + (layer + 1) * t * d,
                          acts: shared, capture: false)
         }
-        return head(batch, finalResidual: layerInputs.pointer + config.layerCount * t * d, gradient: nil)
+        return head(batch, finalResidual: layerInputs.pointer + dimensions.layerCount * t * d, gradient: nil)
     }
 
     /// Adds the gradient of `Σ_t lossWeight[t] · CE[t]` with respect to every adapter's parameters
     /// into its `gradients`, and returns the cross-entropy sums.
     public func accumulateGradients(_ batch: TrainingBatch) throws -> LossSums {
         try prepare(batch)
-        if usesTransposedWeightCopies { transposed.prepare(model) }
-        let t = batch.tokenCount, d = config.hiddenSize, layers = config.layerCount
+        if usesTransposedWeightCopies { transposed.prepare(architecture) }
+        let t = batch.tokenCount, d = dimensions.hiddenSize, layers = dimensions.layerCount
         let keep = layers * t * activationBytesPerToken(batch) <= activationBudgetBytes
         lastPassKeptActivations = keep
         if keep {
             while kept.count < layers { kept.append(LayerActivations()) }
-            for acts in kept { acts.reserve(tokens: t, config: config) }
+            for acts in kept { reserveActivations(acts, tokens: t) }
         } else {
             kept = []
-            shared.reserve(tokens: t, config: config)
+            reserveActivations(shared, tokens: t)
         }
         for layer in 0..<layers {
             forwardLayer(layer, batch: batch, input: layerInputs.pointer + layer * t * d, output: layerInputs.pointer + (layer + 1) * t * d,
@@ -117,31 +124,30 @@ public final class GradientEngine {
     public func logits(tokens: [Int32], adapter: Int) throws -> [Float] {
         let batch = try TrainingBatch(examples: [(TrainingExample(tokens: tokens), adapter)], adapterCount: adapters.count)
         try prepare(batch)
-        let t = batch.tokenCount, d = config.hiddenSize, v = config.vocabularySize
-        shared.reserve(tokens: t, config: config)
-        for layer in 0..<config.layerCount {
+        let t = batch.tokenCount, d = dimensions.hiddenSize, v = dimensions.vocabularySize
+        reserveActivations(shared, tokens: t)
+        for layer in 0..<dimensions.layerCount {
             forwardLayer(layer, batch: batch, input: layerInputs.pointer + layer * t * d, output: layerInputs.pointer + (layer + 1) * t * d,
                          acts: shared, capture: false)
         }
         var result = [Float](repeating: 0, count: t * v)
-        let rows = headRows.reserve(t * d), inverse = headInverse.reserve(t)
-        Elementwise.rmsNorm(
-            layerInputs.pointer + config.layerCount * t * d, weight: model.finalNorm.pointer, epsilon: config.rmsNormEpsilon,
-            rows: t, count: d, into: rows, inverse: inverse)
-        result.withUnsafeMutableBufferPointer { MatMul.multiply(rows, rows: t, model.lmHead, into: $0.baseAddress!) }
+        let rows = headRows.reserve(t * d)
+        finalNorm(layerInputs.pointer + dimensions.layerCount * t * d, rows: t, into: rows, mean: headMean.reserve(t), inverse: headInverse.reserve(t))
+        result.withUnsafeMutableBufferPointer { MatMul.multiply(rows, rows: t, architecture.lmHead, into: $0.baseAddress!) }
         return result
     }
 
     /// Checks the batch, installs the adapters' current parameters in the bank, embeds the tokens.
     private func prepare(_ batch: TrainingBatch) throws {
-        let t = batch.tokenCount, d = config.hiddenSize
+        let t = batch.tokenCount, d = dimensions.hiddenSize
         guard t > 0 else { throw TrainingError.invalidArgument("the batch holds no tokens") }
-        if let bad = batch.tokens.firstIndex(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
-            throw TrainingError.invalidArgument("token \(bad) of the batch has id \(batch.tokens[bad]), outside the vocabulary of \(config.vocabularySize)")
+        if let bad = batch.tokens.firstIndex(where: { $0 < 0 || Int($0) >= dimensions.vocabularySize }) {
+            throw TrainingError.invalidArgument("token \(bad) of the batch has id \(batch.tokens[bad]), outside the vocabulary of \(dimensions.vocabularySize)")
         }
+        // Rotary tables and learned position embeddings both end at the context length.
         let longest = batch.segments.map(\.count).max() ?? 0
-        guard longest <= min(config.contextLength, rotary.maxPositions) else {
-            throw TrainingError.invalidArgument("a segment of \(longest) tokens is longer than the model's context of \(config.contextLength)")
+        guard longest <= dimensions.contextLength else {
+            throw TrainingError.invalidArgument("a segment of \(longest) tokens is longer than the model's context of \(dimensions.contextLength)")
         }
         if let bank {
             for slot in bank.occupiedSlots { bank.remove(slot) }
@@ -157,16 +163,17 @@ public final class GradientEngine {
         if let bank, slots.contains(where: { $0 != AdapterBank.noAdapter }) {
             try slots.withUnsafeBufferPointer { try bank.prepare(slots: $0.baseAddress!, tokens: t) }
         }
-        let residual = layerInputs.reserve((config.layerCount + 1) * t * d)
-        let embedding = embeddingTable.pointer
-        for (i, token) in batch.tokens.enumerated() {
-            (residual + i * d).update(from: embedding + Int(token) * d, count: d)
-        }
+        embed(batch, into: layerInputs.reserve((dimensions.layerCount + 1) * t * d))
         projected.reserve(t * d)
+        fusedQKV.reserve(t * dimensions.fusedQKVWidth)
+    }
+
+    private func reserveActivations(_ acts: LayerActivations, tokens: Int) {
+        acts.reserve(tokens: tokens, dimensions: dimensions, gatedMLP: architecture.hasGatedMLP)
     }
 
     private func reserveBackward(tokens t: Int) {
-        let c = config
+        let c = dimensions
         dAttentionBlock.reserve(t * c.hiddenSize)
         dNormed.reserve(t * c.hiddenSize)
         dIntermediate.reserve(t * c.intermediateSize)
@@ -175,6 +182,7 @@ public final class GradientEngine {
         dQuery.reserve(t * c.queryDim)
         dKey.reserve(t * c.kvDim)
         dValue.reserve(t * c.kvDim)
+        dFusedQKV.reserve(t * c.fusedQKVWidth)
     }
 
     /// Activation bytes per token and layer for this batch's adapters.
@@ -187,6 +195,7 @@ public final class GradientEngine {
                 if m.kind == .lora { loraRank = max(loraRank, m.rank) }
             }
         }
-        return LayerActivations.bytesPerToken(config: config, rows: rows, loraRank: loraRank)
+        return LayerActivations.bytesPerToken(
+            dimensions: dimensions, gatedMLP: architecture.hasGatedMLP, shapes: model.adapterShapes, rows: rows, loraRank: loraRank)
     }
 }

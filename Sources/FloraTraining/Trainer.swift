@@ -58,7 +58,7 @@ public final class Trainer {
     /// A new run: fresh adapters (fLoRA at the identity, LoRA with B = 0, IA3 at ones), adapter
     /// i seeded with `seed + i`.
     public convenience init(
-        model: LlamaModel, datasets: [TrainingDataset], options: TrainingOptions, outputDirectory: String, baseModel: String? = nil
+        model: any CausalLanguageModel, datasets: [TrainingDataset], options: TrainingOptions, outputDirectory: String, baseModel: String? = nil
     ) throws {
         try options.validate()
         let adapters = try datasets.enumerated().map { index, dataset in
@@ -77,7 +77,7 @@ public final class Trainer {
     /// Continues the run saved in `checkpoint` (a folder `Checkpoint.locate` found) on the same
     /// data; `steps` may extend the run (the schedule then stretches to the new end).
     public convenience init(
-        resumingFrom checkpoint: String, model: LlamaModel, datasets: [TrainingDataset], outputDirectory: String,
+        resumingFrom checkpoint: String, model: any CausalLanguageModel, datasets: [TrainingDataset], outputDirectory: String,
         steps: Int? = nil, evalEvery: Int? = nil, saveEvery: Int? = nil
     ) throws {
         let state = try Checkpoint.readState(checkpoint)
@@ -101,7 +101,7 @@ public final class Trainer {
     }
 
     private init(
-        model: LlamaModel, datasets: [TrainingDataset], options: TrainingOptions, outputDirectory: String, adapters: [TrainableAdapter],
+        model: any CausalLanguageModel, datasets: [TrainingDataset], options: TrainingOptions, outputDirectory: String, adapters: [TrainableAdapter],
         moments: [AdamWState], step: Int, positions: [(epoch: Int, position: Int)]?, baseModel: String?
     ) throws {
         guard !datasets.isEmpty else { throw TrainingError.invalidArgument("give at least one dataset") }

@@ -1,6 +1,7 @@
-// Element-wise pieces of the training pass: RMSNorm's backward, SwiGLU and its backward. The
-// forward RMSNorm (keeping its inverse root mean square) is `Elementwise.rmsNorm`, and rotary and
-// its inverse are the model's `RotaryTable`, so training computes exactly what serving does.
+// Element-wise pieces of the training pass: the backward of RMSNorm and LayerNorm, SwiGLU and its
+// backward, GELU's backward. The forward norms (keeping their statistics) and GELU are
+// `Elementwise`'s, and rotary and its inverse are the model's `RotaryTable`, so training computes
+// exactly what serving does.
 // Each states its semantics as a plain loop; they are serial (DESIGN.md section 9: element-wise
 // work is too small to repay a parallel region).
 
@@ -12,11 +13,12 @@ import Glibc
 import Darwin
 #endif
 
-enum TrainingKernels {
+/// Public so that tests can check each against its naive reference.
+public enum TrainingKernels {
     /// Adds the input gradient of `Elementwise.rmsNorm` to `dx`: with `g = dy ∘ w` and `s = inverse[r]`,
     ///
     ///     dx[r, i] += s · g[i] − (s³ / count) · x[r, i] · Σ_j g[j] · x[r, j]
-    static func rmsNormBackward(
+    public static func rmsNormBackward(
         _ dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, inverse: UnsafePointer<Float>,
         rows: Int, count: Int, addingInto dx: UnsafeMutablePointer<Float>
     ) {
@@ -27,6 +29,55 @@ enum TrainingKernels {
             let s = inverse[r]
             let c = Float(Double(s * s * s) * dot / Double(count))
             for i in 0..<count { target[i] += s * g[i] * w[i] - c * xr[i] }
+        }
+    }
+
+    /// Adds the input gradient of `Elementwise.layerNorm` (weight and bias frozen) to `dx`: with
+    /// `s = inverse[r]`, `n = (x[r] − mean[r]) · s` and `g = dy ∘ w`,
+    ///
+    ///     dx[r, i] += s · (g[i] − mean_j(g[j]) − n[i] · mean_j(g[j] · n[j]))
+    ///
+    /// (`mean[r]`, `inverse[r]` as the forward kept them; the bias does not enter.)
+    public static func layerNormBackward(
+        _ dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weight w: UnsafePointer<Float>, mean: UnsafePointer<Float>,
+        inverse: UnsafePointer<Float>, rows: Int, count: Int, addingInto dx: UnsafeMutablePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let g = dy + r * count, xr = x + r * count, target = dx + r * count
+            let mu = mean[r], s = inverse[r]
+            var sumG = 0.0, sumGN = 0.0
+            for i in 0..<count {
+                let gi = Double(g[i] * w[i])
+                sumG += gi
+                sumGN += gi * Double((xr[i] - mu) * s)
+            }
+            let meanG = Float(sumG / Double(count)), meanGN = Float(sumGN / Double(count))
+            for i in 0..<count { target[i] += s * (g[i] * w[i] - meanG - (xr[i] - mu) * s * meanGN) }
+        }
+    }
+
+    /// The gradient of `Elementwise.gelu` at the pre-activation `x`: `dx[i] = dy[i] · gelu'(x[i])`,
+    /// with `gelu'(x) = Φ(x) + x φ(x)` (exact) or, for `0.5 x (1 + tanh u)`, `u = c (x + 0.044715 x³)`,
+    /// `c = √(2/π)`: `gelu'(x) = 0.5 (1 + tanh u) + 0.5 x (1 − tanh² u) c (1 + 3 · 0.044715 x²)`.
+    /// `dx` may alias `dy`.
+    public static func geluBackward(
+        _ dy: UnsafePointer<Float>, preActivation x: UnsafePointer<Float>, count: Int, form: Elementwise.GELU,
+        into dx: UnsafeMutablePointer<Float>
+    ) {
+        switch form {
+        case .exact:
+            let inverseSqrt2 = Float(0.5).squareRoot(), inverseSqrt2Pi = 1 / (2 * Float.pi).squareRoot()
+            for i in 0..<count {
+                let v = x[i]
+                dx[i] = dy[i] * (0.5 * (1 + erff(v * inverseSqrt2)) + v * inverseSqrt2Pi * expf(-0.5 * v * v))
+            }
+        case .tanh:
+            let c = (2 / Float.pi).squareRoot()
+            for i in 0..<count {
+                let v = x[i]
+                let t = tanhf(c * (v + 0.044715 * v * v * v))
+                dx[i] = dy[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v))
+            }
         }
     }
 

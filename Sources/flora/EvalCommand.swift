@@ -23,7 +23,7 @@ struct Eval: ParsableCommand {
     @Option(help: "A text file, a folder (every file one document) or a JSONL file.")
     var data: String
 
-    @Option(name: .customLong("seq-len"), help: "Tokens per sequence (default: the training run's, else 256).")
+    @Option(name: .customLong("seq-len"), help: "Tokens per sequence (default: the training run's, else 256 or the model's context length when shorter).")
     var sequenceLength: Int?
 
     @Option(help: "The held-out fraction, the last sequences (default: the training run's, else 0.1).")
@@ -52,9 +52,9 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
-        let model = try loaded.requireLlamaModel(for: "flora eval")
+        let model = try loaded.requireModel()
         let trained = trainingOptions()
-        let length = sequenceLength ?? trained?.sequenceLength ?? 256
+        let length = sequenceLength ?? trained?.sequenceLength ?? min(256, model.dimensions.contextLength)
         let fraction = evalFraction ?? trained?.evalFraction ?? 0.1
         let dataset = try TrainingDataset.load(
             name: "eval", path: data, tokenizer: loaded.tokenizer, sequenceLength: length, evalFraction: all ? 0 : fraction)
@@ -79,7 +79,7 @@ struct Eval: ParsableCommand {
             let logits = try engine.logits(tokens: tokens, adapter: index)
             let ids = "[" + tokens.map(String.init).joined(separator: ",") + "]"
             try SafetensorsWriter.write(
-                tensors: [("logits", Tensor(shape: [tokens.count, model.config.vocabularySize], values: logits))],
+                tensors: [("logits", Tensor(shape: [tokens.count, model.dimensions.vocabularySize], values: logits))],
                 metadata: ["input_ids": ids, "adapter": adapter ?? ""], to: dumpLogits)
             printError("flora: wrote the logits of \(tokens.count) tokens to \(dumpLogits)")
         }

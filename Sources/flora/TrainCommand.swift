@@ -38,7 +38,7 @@ struct Train: ParsableCommand {
     @Option(help: "Sequences per adapter in each micro-batch (default 8).")
     var batchSize: Int?
 
-    @Option(name: .customLong("seq-len"), help: "Tokens per training sequence (default 256).")
+    @Option(name: .customLong("seq-len"), help: "Tokens per training sequence (default 256, or the model's context length when shorter).")
     var sequenceLength: Int?
 
     @Option(name: .customLong("lr"), help: "Peak learning rate (default by type: fLoRA 1e-2, LoRA 3e-3, IA3 3e-2).")
@@ -89,9 +89,9 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
-        let model = try loaded.requireLlamaModel(for: "flora train")
+        let model = try loaded.requireModel()
         let checkpoint = try resume.map { try Checkpoint.locate($0) }
-        let options = try checkpoint.map { try resumedOptions(Checkpoint.readState($0).options) } ?? newOptions(shapes: model.adapterShapes)
+        let options = try checkpoint.map { try resumedOptions(Checkpoint.readState($0).options) } ?? newOptions(shapes: model.adapterShapes, contextLength: model.dimensions.contextLength)
         try options.validate()
 
         let sources = try data.map(Self.parseData)
@@ -143,12 +143,12 @@ struct Train: ParsableCommand {
     }
 
     /// A fresh run's options from the command line and the defaults.
-    private func newOptions(shapes: AdapterTargetShapes) throws -> TrainingOptions {
+    private func newOptions(shapes: AdapterTargetShapes, contextLength: Int) throws -> TrainingOptions {
         let kind = self.kind ?? .flora
         var o = TrainingOptions(
             kind: kind, rank: rank ?? 1, targets: try targets.map(Self.parseTargets) ?? shapes.defaultTargets(for: kind), steps: steps ?? 200)
         o.batchSize = batchSize ?? o.batchSize
-        o.sequenceLength = sequenceLength ?? o.sequenceLength
+        o.sequenceLength = sequenceLength ?? min(o.sequenceLength, contextLength)
         o.learningRate = learningRate
         o.warmupSteps = warmup ?? o.warmupSteps
         o.decay = decay ?? o.decay

@@ -7,9 +7,9 @@ import Testing
 
 @Suite struct AttentionTests {
     @Test("Blocked attention equals the reference, forward and backward, over segments of many lengths", arguments: [
-        (4, 2, 8, [1, 7, 33, 64, 2]), (2, 2, 16, [40]), (6, 1, 8, [3, 5]),
-    ])
-    func blockedAttentionMatchesReference(heads: Int, kvHeads: Int, headDim: Int, lengths: [Int]) {
+        (4, 2, 8, [1, 7, 33, 64, 2], nil), (2, 2, 16, [40], nil), (6, 1, 8, [3, 5], nil), (4, 4, 8, [9, 20], Float(1)),
+    ] as [(Int, Int, Int, [Int], Float?)])
+    func blockedAttentionMatchesReference(heads: Int, kvHeads: Int, headDim: Int, lengths: [Int], scale: Float?) {
         var segments: [Range<Int>] = []
         for length in lengths { segments.append((segments.last?.upperBound ?? 0)..<((segments.last?.upperBound ?? 0) + length)) }
         let t = segments.last!.upperBound, qd = heads * headDim, kvd = kvHeads * headDim
@@ -20,11 +20,11 @@ import Testing
             var out = [Float](repeating: 0, count: t * qd), lse = [Float](repeating: 0, count: t * heads)
             var dq = [Float](repeating: 0, count: t * qd), dk = [Float](repeating: 0, count: t * kvd), dv = dk
             if blocked {
-                let attention = CausalAttention(heads: heads, kvHeads: kvHeads, headDim: headDim)
+                let attention = CausalAttention(heads: heads, kvHeads: kvHeads, headDim: headDim, scale: scale)
                 attention.forward(q: q, k: k, v: v, segments: segments, out: &out, lse: &lse)
                 attention.backward(dOut: dOut, q: q, k: k, v: v, out: out, lse: lse, segments: segments, dq: &dq, dk: &dk, dv: &dv)
             } else {
-                let attention = CausalAttentionReference(heads: heads, kvHeads: kvHeads, headDim: headDim)
+                let attention = CausalAttentionReference(heads: heads, kvHeads: kvHeads, headDim: headDim, scale: scale)
                 attention.forward(q: q, k: k, v: v, segments: segments, out: &out, lse: &lse)
                 attention.backward(dOut: dOut, q: q, k: k, v: v, out: out, lse: lse, segments: segments, dq: &dq, dk: &dk, dv: &dv)
             }

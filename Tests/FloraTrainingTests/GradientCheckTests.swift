@@ -1,5 +1,6 @@
-// The backward pass against central finite differences of the loss, on a tiny random model, for
-// every adapter kind and every target module, with activations kept and recomputed.
+// The backward pass against central finite differences of the loss, on tiny random models of
+// every architecture, for every adapter kind and every target module, with activations kept and
+// recomputed.
 
 import FloraAdapters
 import FloraModel
@@ -8,22 +9,27 @@ import FloraTraining
 import Testing
 
 @Suite struct GradientCheckTests {
+    static let cases: [(TinyArchitecture, AdapterKind, Int, Bool, Bool)] = [
+        (.llama, .flora, 1, false, false), (.llama, .flora, 3, true, false), (.llama, .lora, 2, false, false), (.llama, .lora, 4, true, false),
+        (.llama, .ia3, 1, false, false), (.llama, .ia3, 1, true, false),
+        (.llama, .flora, 2, false, true), (.llama, .lora, 2, true, true), (.llama, .ia3, 1, false, true),
+    ] + [TinyArchitecture.starcoder, .starcoderMultiHead].flatMap { architecture in
+        [(architecture, AdapterKind.flora, 1, false, false), (architecture, .flora, 3, true, false), (architecture, .lora, 2, false, false),
+         (architecture, .lora, 4, true, false), (architecture, .ia3, 1, false, false), (architecture, .ia3, 1, true, false)]
+    }
+
     /// Directional derivatives along random directions of each (layer, module, tensor) block:
     /// `(L(θ + εδ) − L(θ − εδ)) / 2ε` against `∇L · δ`.
-    @Test("Adapter gradients match central differences at every target module", arguments: [
-        (AdapterKind.flora, 1, false, false), (.flora, 3, true, false), (.lora, 2, false, false), (.lora, 4, true, false),
-        (.ia3, 1, false, false), (.ia3, 1, true, false),
-        (.flora, 2, false, true), (.lora, 2, true, true), (.ia3, 1, false, true),
-    ])
-    func gradientsMatchFiniteDifferences(kind: AdapterKind, rank: Int, keepActivations: Bool, attentionBias: Bool) throws {
-        var config = Tiny.config
-        config.attentionBias = attentionBias  // Qwen2's biased q, k, v
-        let model = try Tiny.model(config)
+    @Test("Adapter gradients match central differences at every target module", arguments: cases)
+    func gradientsMatchFiniteDifferences(
+        architecture: TinyArchitecture, kind: AdapterKind, rank: Int, keepActivations: Bool, attentionBias: Bool
+    ) throws {
+        let model = try Tiny.model(architecture, attentionBias: attentionBias)  // attentionBias: Qwen2's biased q, k, v
         let adapter = try Tiny.adapter(kind, rank: rank, model: model)
         let engine = try GradientEngine(model: model, adapters: [adapter])
         engine.activationBudgetBytes = keepActivations ? Int.max : 0
         let batch = try TrainingBatch(
-            examples: Tiny.examples(vocabulary: model.config.vocabularySize, seed: 3).map { ($0, 0) }, adapterCount: 1)
+            examples: Tiny.examples(vocabulary: model.dimensions.vocabularySize, seed: 3).map { ($0, 0) }, adapterCount: 1)
         adapter.zeroGradients()
         _ = try engine.accumulateGradients(batch)
         #expect(engine.lastPassKeptActivations == keepActivations)
@@ -58,6 +64,6 @@ import Testing
                 checked.insert(module.key.module)
             }
         }
-        #expect(checked == Set(TargetModule.llama))
+        #expect(checked == Set(Tiny.targets(model)))
     }
 }

@@ -8,18 +8,22 @@ import FloraTraining
 import Testing
 
 @Suite struct MixedBatchTests {
-    @Test("Each adapter's gradient in a mixed minibatch equals its gradient on its own examples", arguments: [false, true])
-    func mixedBatchGradientsEqualSoloGradients(keepActivations: Bool) throws {
-        let model = try Tiny.model()
+    @Test("Each adapter's gradient in a mixed minibatch equals its gradient on its own examples", arguments: TinyArchitecture.allCases, [false, true])
+    func mixedBatchGradientsEqualSoloGradients(architecture: TinyArchitecture, keepActivations: Bool) throws {
+        let model = try Tiny.model(architecture)
+        // Each adapter on other modules; IA3 on an attention output and an MLP input.
+        let targets: [[TargetModule]] = architecture == .llama
+            ? [[.qProj, .vProj, .downProj], [.kProj, .vProj, .downProj], [.oProj, .upProj]]
+            : [[.cAttn, .mlpCProj], [.cAttn, .mlpCProj], [.attnCProj, .cFc]]
         let adapters = [
             try Tiny.adapter(.flora, rank: 2, model: model, seed: 1),
-            try Tiny.adapter(.lora, rank: 3, targets: [.qProj, .vProj, .downProj], model: model, seed: 2),
-            try Tiny.adapter(.ia3, targets: [.kProj, .vProj, .downProj], model: model, seed: 3),
-            try Tiny.adapter(.flora, rank: 1, targets: [.oProj, .upProj], model: model, seed: 4, name: "flora-1"),
+            try Tiny.adapter(.lora, rank: 3, targets: targets[0], model: model, seed: 2),
+            try Tiny.adapter(.ia3, targets: targets[1], model: model, seed: 3),
+            try Tiny.adapter(.flora, rank: 1, targets: targets[2], model: model, seed: 4, name: "flora-1"),
         ]
         let engine = try GradientEngine(model: model, adapters: adapters)
         engine.activationBudgetBytes = keepActivations ? Int.max : 0
-        let v = model.config.vocabularySize
+        let v = model.dimensions.vocabularySize
         // Interleaved on purpose: the batch groups them by adapter.
         var examples: [(example: TrainingExample, adapter: Int)] = []
         for round in 0..<2 {
@@ -48,27 +52,32 @@ import Testing
         }
     }
 
-    @Test("The training forward gives the serving forward's logits", arguments: [AdapterKind.flora, .lora, .ia3])
-    func trainingForwardMatchesServing(kind: AdapterKind) throws {
-        let config = LlamaConfig(
-            hiddenSize: 32, intermediateSize: 48, layerCount: 2, headCount: 4, kvHeadCount: 2, vocabularySize: 40,
-            contextLength: 64, attentionBias: true)
-        let model = try Tiny.model(config)
+    @Test("The training forward gives the serving forward's logits", arguments: TinyArchitecture.allCases, [AdapterKind.flora, .lora, .ia3])
+    func trainingForwardMatchesServing(architecture: TinyArchitecture, kind: AdapterKind) throws {
+        let model = try Tiny.model(architecture, attentionBias: true)
         let adapter = try Tiny.adapter(kind, rank: 2, model: model)
         let engine = try GradientEngine(model: model, adapters: [adapter])
         let tokens: [Int32] = [3, 17, 5, 39, 0, 22, 8, 8, 11, 30, 1]
         let training = try engine.logits(tokens: tokens, adapter: 0)
-
-        let bank = try AdapterBank(capacity: 1, shapes: model.adapterShapes)
-        let slot = try bank.install(adapter.weights())
-        let cache = PagedKVCache(config: config, blockCount: 4)
-        var batch = Batch()
-        batch.append(sequenceTokens: tokens, startPosition: 0, blockTable: [0], adapterSlot: slot)
-        batch.logitTokens = (0..<Int32(tokens.count)).map { $0 }
-        let scratch = ForwardScratch(config: config)  // owns the returned logits
-        let serving = try withExtendedLifetime(scratch) { Array(try model.forward(batch, cache: cache, scratch: scratch, adapters: bank)) }
-        let scale = serving.map { abs($0) }.max()!
-        let difference = zip(training, serving).map { abs($0 - $1) }.max()!
+        let serving = try Tiny.servingLogits(model, tokens: tokens, adapter: adapter.weights())
+        let (difference, scale) = maxDifference(training, serving)
+        #expect(training.count == serving.count && scale > 0)
         #expect(difference <= 1e-5 * scale, "max difference \(difference) of max \(scale)")
+    }
+
+    /// Positions (rotary's, or GPTBigCode's learned embeddings) restart at 0 in every segment of
+    /// a packed sequence, and attention stays inside the segment: a segment scores as it would alone.
+    @Test("A packed segment's loss is the loss it has alone", arguments: TinyArchitecture.allCases)
+    func packedSegmentsScoreAsAlone(architecture: TinyArchitecture) throws {
+        let model = try Tiny.model(architecture)
+        let adapter = try Tiny.adapter(.lora, rank: 2, model: model)
+        let engine = try GradientEngine(model: model, adapters: [adapter])
+        let first: [Int32] = [3, 17, 5, 39, 0, 22], second: [Int32] = [8, 8, 11, 30, 1, 2, 9]
+        func loss(_ examples: [TrainingExample]) throws -> Double {
+            try engine.loss(TrainingBatch(examples: examples.map { ($0, 0) }, adapterCount: 1)).sums[0]
+        }
+        let packed = try loss([TrainingExample(tokens: first + second, segmentStarts: [0, first.count])])
+        let alone = try loss([TrainingExample(tokens: first)]) + loss([TrainingExample(tokens: second)])
+        #expect(abs(packed - alone) <= 1e-5 * abs(alone), "packed \(packed), alone \(alone)")
     }
 }

