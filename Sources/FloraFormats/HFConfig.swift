@@ -34,21 +34,28 @@ public struct HFConfig: Decodable, Sendable, Equatable {
     public var torchDtype: String?
     /// LayerNorm's epsilon (GPTBigCode's `layer_norm_epsilon`), nil when absent.
     public var layerNormEpsilon: Float?
+    /// Mistral's (and Qwen2's, with `use_sliding_window`) attention window in tokens; nil when null or absent.
+    public var slidingWindow: Int?
+    /// Qwen2: whether `sliding_window` applies at all (false in every released Qwen2/2.5 model).
+    public var useSlidingWindow: Bool?
     /// GPTBigCode: one key/value head shared by all query heads (StarCoder's multi-query attention).
     public var multiQuery: Bool?
     /// GPTBigCode: attention scores scaled by `1/√head_dim` (else unscaled).
     public var scaleAttentionWeights: Bool?
 
-    /// `rope_scaling` (Llama 3's "llama3" type, "linear", "dynamic", "yarn" ...), kept as given.
+    /// `rope_scaling` (Llama 3's "llama3" type, "linear", "dynamic", "yarn" ...), kept as given; also
+    /// transformers 5's `rope_parameters`, the same fields with `rope_theta` among them.
     public struct RopeScaling: Decodable, Sendable, Equatable {
         public var ropeType: String?
+        /// Only in `rope_parameters`.
+        public var ropeTheta: Float?
         public var factor: Float?
         public var lowFreqFactor: Float?
         public var highFreqFactor: Float?
         public var originalMaxPositionEmbeddings: Int?
 
         enum CodingKeys: String, CodingKey {
-            case ropeType = "rope_type", type, factor
+            case ropeType = "rope_type", type, factor, ropeTheta = "rope_theta"
             case lowFreqFactor = "low_freq_factor", highFreqFactor = "high_freq_factor"
             case originalMaxPositionEmbeddings = "original_max_position_embeddings"
         }
@@ -56,6 +63,7 @@ public struct HFConfig: Decodable, Sendable, Equatable {
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             ropeType = try c.decodeIfPresent(String.self, forKey: .ropeType) ?? c.decodeIfPresent(String.self, forKey: .type)
+            ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta)
             factor = try c.decodeIfPresent(Float.self, forKey: .factor)
             lowFreqFactor = try c.decodeIfPresent(Float.self, forKey: .lowFreqFactor)
             highFreqFactor = try c.decodeIfPresent(Float.self, forKey: .highFreqFactor)
@@ -68,12 +76,13 @@ public struct HFConfig: Decodable, Sendable, Equatable {
         case hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
         case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
         case numKeyValueHeads = "num_key_value_heads", headDim = "head_dim"
-        case rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta", ropeScaling = "rope_scaling"
+        case rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta", ropeScaling = "rope_scaling", ropeParameters = "rope_parameters"
         case vocabSize = "vocab_size", maxPositionEmbeddings = "max_position_embeddings"
         case tieWordEmbeddings = "tie_word_embeddings", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
         case attentionBias = "attention_bias", mlpBias = "mlp_bias", hiddenAct = "hidden_act"
         case torchDtype = "torch_dtype", dtype
         case layerNormEpsilon = "layer_norm_epsilon", multiQuery = "multi_query", scaleAttentionWeights = "scale_attn_weights"
+        case slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window"
     }
 
     /// GPT-2's names, as GPTBigCode's config.json has them.
@@ -109,8 +118,11 @@ public struct HFConfig: Decodable, Sendable, Equatable {
         numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? (oneKeyValueHead ? 1 : numAttentionHeads)
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
         rmsNormEps = try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
-        ropeTheta = try c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10000
-        ropeScaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
+        // transformers 5 writes `rope_parameters` (theta and scaling in one object) where transformers 4
+        // wrote `rope_theta` and `rope_scaling`; published checkpoints have either.
+        let ropeParameters = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeParameters)
+        ropeTheta = try ropeParameters?.ropeTheta ?? c.decodeIfPresent(Float.self, forKey: .ropeTheta) ?? 10000
+        ropeScaling = try ropeParameters ?? c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
         vocabSize = try c.decode(Int.self, forKey: .vocabSize)
         maxPositionEmbeddings = try either(.maxPositionEmbeddings, .nPositions) ?? 2048
         // transformers' default is true (PretrainedConfig); Llama-family files say so when they tie.
@@ -127,6 +139,8 @@ public struct HFConfig: Decodable, Sendable, Equatable {
         torchDtype = try c.decodeIfPresent(String.self, forKey: .torchDtype) ?? c.decodeIfPresent(String.self, forKey: .dtype)
         layerNormEpsilon = try c.decodeIfPresent(Float.self, forKey: .layerNormEpsilon)
         scaleAttentionWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttentionWeights)
+        slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
+        useSlidingWindow = try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow)
     }
 
     /// The width of one attention head: `head_dim`, or `hidden_size / num_attention_heads`.

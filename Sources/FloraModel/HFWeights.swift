@@ -28,11 +28,19 @@ extension LlamaConfig {
         case (let other, _)?:
             throw ModelError.invalidConfig(source: source, detail: "rope_scaling type '\(other)' is not supported (default, linear, llama3)")
         }
+        // Sliding-window attention (Mistral 7B v0.1's 4096 tokens; Qwen2 with use_sliding_window) is
+        // not implemented. Within the window it is full attention, so the context stops at the window:
+        // longer sequences are refused rather than attended differently from transformers.
+        var contextLength = config.maxPositionEmbeddings
+        let windowed = config.modelType == "mistral" || (config.modelType == "qwen2" && config.useSlidingWindow == true)
+        if windowed, let window = config.slidingWindow, window > 0 {
+            contextLength = min(contextLength, window)
+        }
         self.init(
             hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize, layerCount: config.numHiddenLayers,
             headCount: config.numAttentionHeads, kvHeadCount: config.numKeyValueHeads, headDim: config.headDim,
             vocabularySize: config.vocabSize, rmsNormEpsilon: config.rmsNormEps, ropeTheta: config.ropeTheta,
-            contextLength: config.maxPositionEmbeddings, tieWordEmbeddings: config.tieWordEmbeddings,
+            contextLength: contextLength, tieWordEmbeddings: config.tieWordEmbeddings,
             attentionBias: config.attentionBias ?? (config.modelType == "qwen2"), ropeScaling: scaling)
         try validate(source: source)
     }

@@ -90,6 +90,20 @@ import Testing
         #expect(scaling.highFreqFactor == 4 && scaling.originalMaxPositionEmbeddings == 8192)
     }
 
+    /// transformers 5 writes theta and scaling together as `rope_parameters`.
+    @Test func transformers5RopeParametersGiveThetaAndScaling() throws {
+        let text = Self.minimalConfig.replacingOccurrences(of: "\"dtype\"", with: """
+        "rope_parameters":{"factor":8.0,"high_freq_factor":4.0,"low_freq_factor":1.0,"original_max_position_embeddings":32,"rope_theta":500000,"rope_type":"llama3"},"dtype"
+        """)
+        let config = try HFConfig.decode(Data(text.utf8), file: "config.json")
+        #expect(config.ropeTheta == 500_000)
+        let scaling = try #require(config.ropeScaling)
+        #expect(scaling.ropeType == "llama3" && scaling.factor == 8 && scaling.originalMaxPositionEmbeddings == 32)
+        let plain = Self.minimalConfig.replacingOccurrences(of: "\"dtype\"", with: #""rope_parameters":{"rope_theta":1000000.0,"rope_type":"default"},"dtype""#)
+        let qwen = try HFConfig.decode(Data(plain.utf8), file: "config.json")
+        #expect(qwen.ropeTheta == 1_000_000 && qwen.ropeScaling?.ropeType == "default")
+    }
+
     @Test(arguments: [
         ("\"hidden_size\":64,", "", "hidden_size"),
         ("\"num_attention_heads\":4", "\"num_attention_heads\":4,\"num_key_value_heads\":3", "num_key_value_heads"),

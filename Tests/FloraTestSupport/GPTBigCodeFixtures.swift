@@ -13,11 +13,7 @@ public enum GPTBigCodeFixtures {
 
     /// `gptbigcode.json`.
     public struct Document: Decodable, Sendable {
-        public struct Prompt: Decodable, Sendable {
-            public let text: String
-            public let ids: [Int32]
-            public let first_row: Int
-        }
+        public typealias Prompt = ReferencePrompt
         public struct Reference: Decodable, Sendable {
             public let path: String?
             public let logits_file: String

@@ -51,11 +51,7 @@ public enum KQuantFixtures {
 
     /// `kquants.json`: per tiny model, its tensor types and prompts.
     public struct Document: Decodable, Sendable {
-        public struct Prompt: Decodable, Sendable {
-            public let text: String
-            public let ids: [Int32]
-            public let first_row: Int
-        }
+        public typealias Prompt = ReferencePrompt
         public struct Model: Decodable, Sendable {
             public let tie_word_embeddings: Bool
             public let layers: Int

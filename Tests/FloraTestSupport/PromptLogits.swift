@@ -3,6 +3,19 @@
 import FloraAdapters
 import FloraModel
 
+/// A prompt of a fixture's reference logits (`[Σ positions, vocab]` row-major, prompt after prompt,
+/// as the scripts of scripts/fixtures write them): its text, token ids and first row.
+public struct ReferencePrompt: Decodable, Sendable {
+    public let text: String
+    public let ids: [Int32]
+    public let first_row: Int
+
+    /// The prompt's logits in its reference file, as a range of floats.
+    public func logitRange(vocabularySize: Int) -> Range<Int> {
+        first_row * vocabularySize ..< (first_row + ids.count) * vocabularySize
+    }
+}
+
 /// `[ids.count, vocab]`, row-major; every token with the adapter in `slot` of `adapters` (-1: none).
 public func promptLogits(_ model: any CausalLanguageModel, _ ids: [Int32], adapters: AdapterBank? = nil, slot: Int32 = -1) throws -> [Float] {
     let blocks = (ids.count + 15) / 16
