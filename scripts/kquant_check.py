@@ -53,9 +53,12 @@ def main():
     for prompt in PROMPTS:
         prompt_ids, flora_ids = flora_greedy(args.flora, args.model, prompt, args.tokens)
         hf_prompt = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([prompt_ids])
         with torch.no_grad():
+            # An explicit mask: without one, generate masks out prompt tokens equal to the pad id,
+            # and ChatML prompts hold <|im_end|>, which is also the end-of-sequence id.
             generated = model.generate(
-                torch.tensor([prompt_ids]), max_new_tokens=args.tokens, do_sample=False,
+                ids, attention_mask=torch.ones_like(ids), max_new_tokens=args.tokens, do_sample=False,
                 eos_token_id=None, pad_token_id=tokenizer.eos_token_id or 0)
         hf_ids = generated[0, len(prompt_ids):].tolist()
         agree = hf_ids[: len(flora_ids)] == flora_ids
