@@ -48,7 +48,7 @@ public final class AdapterWeights: Sendable {
         guard !modules.isEmpty else {
             throw AdapterError.invalidArgument(what: "modules of '\(name)'", expected: "at least one (layer, module)", found: "none")
         }
-        var table = [AdapterModuleWeights?](repeating: nil, count: shapes.layers * TargetModule.allCases.count)
+        var table = [AdapterModuleWeights?](repeating: nil, count: shapes.layers * TargetModule.count)
         var targeted = Set<TargetModule>()
         var bytes = 0
         for (key, weights) in modules.sorted(by: { $0.key < $1.key }) {
@@ -68,7 +68,7 @@ public final class AdapterWeights: Sendable {
                     adapter: name, expected: "\(place) with \(i) inputs and \(o) outputs",
                     found: "\(weights.inputs) inputs and \(weights.outputs) outputs")
             }
-            table[key.layer * TargetModule.allCases.count + key.module.index] = weights
+            table[key.layer * TargetModule.count + key.module.index] = weights
             targeted.insert(key.module)
             bytes += weights.byteCount
         }
@@ -87,7 +87,7 @@ public final class AdapterWeights: Sendable {
     /// The adapter's weights at (layer, module), nil where it leaves the layer unchanged.
     @inline(__always)
     public func module(layer: Int, _ module: TargetModule) -> AdapterModuleWeights? {
-        table[layer * TargetModule.allCases.count + module.index]
+        table[layer * TargetModule.count + module.index]
     }
 
     /// Every (layer, module) the adapter changes, layers ascending, modules in `TargetModule` order.

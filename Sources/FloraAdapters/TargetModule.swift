@@ -25,7 +25,11 @@ public enum TargetModule: String, CaseIterable, Sendable, Codable {
     /// The four of a GPTBigCode block.
     public static let gptBigCode: [TargetModule] = [.cAttn, .attnCProj, .cFc, .mlpCProj]
 
-    /// Dense index 0..<11, used to lay per-(layer, module) tables out as `[layers * 11]`.
+    /// The number of modules: per-(layer, module) tables are `[layers * count]`. Stored once, as
+    /// `allCases` builds an array on every use and bank lookups run per layer and module each step.
+    public static let count = allCases.count
+
+    /// Dense index 0..<count, used to lay per-(layer, module) tables out as `[layers * count]`.
     public var index: Int {
         switch self {
         case .qProj: 0
@@ -118,7 +122,7 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
         guard layers > 0 else {
             throw AdapterError.invalidArgument(what: "layer count", expected: "at least 1", found: "\(layers)")
         }
-        var ins = [Int](repeating: 0, count: TargetModule.allCases.count)
+        var ins = [Int](repeating: 0, count: TargetModule.count)
         var outs = ins
         for module in TargetModule.allCases {
             let i = inputs[module] ?? 0, o = outputs[module] ?? 0

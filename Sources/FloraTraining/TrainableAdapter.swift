@@ -74,8 +74,8 @@ public final class TrainableAdapter {
                     scale: 1, first: start..<values.count, second: values.count..<values.count))
             }
         }
-        var table = [Int](repeating: -1, count: weights.shapes.layers * TargetModule.allCases.count)
-        for (i, m) in modules.enumerated() { table[m.key.layer * TargetModule.allCases.count + m.key.module.index] = i }
+        var table = [Int](repeating: -1, count: weights.shapes.layers * TargetModule.count)
+        for (i, m) in modules.enumerated() { table[m.key.layer * TargetModule.count + m.key.module.index] = i }
         name = weights.name
         kind = weights.kind
         rank = weights.rank
@@ -92,7 +92,7 @@ public final class TrainableAdapter {
     /// The module at (layer, module), nil where the adapter leaves the layer unchanged.
     @inline(__always)
     public func module(layer: Int, _ module: TargetModule) -> TrainableModule? {
-        let i = table[layer * TargetModule.allCases.count + module.index]
+        let i = table[layer * TargetModule.count + module.index]
         return i < 0 ? nil : modules[i]
     }
 
