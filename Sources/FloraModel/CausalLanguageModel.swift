@@ -93,6 +93,25 @@ extension CausalLanguageModel {
     }
 }
 
+extension CausalLanguageModel {
+    /// The logits of `batch.logitTokens`, `[L, vocab]` in `scratch`: each wanted row of the
+    /// residual stream `hidden` (`[T, hidden]`) through the final norm (`normalize(row, into:)`),
+    /// then one product with `head`.
+    func headLogits(
+        _ batch: Batch, hidden: UnsafePointer<Float>, head: PackedMatrix, scratch: ForwardScratch,
+        normalize: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    ) -> Logits {
+        let d = dimensions
+        let l = batch.logitTokens.count
+        let last = scratch.lastHidden.pointer     // [L, hidden]
+        for (row, token) in batch.logitTokens.enumerated() {
+            normalize(hidden + Int(token) * d.hiddenSize, last + row * d.hiddenSize)
+        }
+        if l > 0 { MatMul.multiply(last, rows: l, head, into: scratch.logits.pointer) }  // [L, vocab]
+        return Logits(storage: scratch.logits, rows: l, vocabularySize: d.vocabularySize)
+    }
+}
+
 /// The linear layers of one forward: through the adapter bank when any token of the batch has
 /// an adapter, else the plain product.
 struct LinearLayers {

@@ -112,16 +112,11 @@ public final class GPTBigCodeModel: CausalLanguageModel {
             mlpBlock(layer, index: index, scratch: scratch, linear: linear)
         }
 
-        let l = batch.logitTokens.count
-        let last = scratch.lastHidden.pointer     // [L, hidden]
-        for (row, token) in batch.logitTokens.enumerated() {
+        return headLogits(batch, hidden: hidden, head: lmHead, scratch: scratch) { row, normed in
             Elementwise.layerNorm(
-                hidden + Int(token) * c.hiddenSize, weight: finalNorm.pointer, bias: finalNormBias.pointer, epsilon: c.layerNormEpsilon,
-                rows: 1, count: c.hiddenSize, into: last + row * c.hiddenSize)
+                row, weight: finalNorm.pointer, bias: finalNormBias.pointer, epsilon: c.layerNormEpsilon, rows: 1, count: c.hiddenSize,
+                into: normed)
         }
-        let logits = scratch.logits.pointer       // [L, vocab]
-        if l > 0 { MatMul.multiply(last, rows: l, lmHead, into: logits) }
-        return Logits(storage: scratch.logits, rows: l, vocabularySize: c.vocabularySize)
     }
 
     /// LayerNorm → c_attn → split into q, k, v → attention over the cache → c_proj → residual.

@@ -20,16 +20,9 @@ extension LlamaModel {
             mlpBlock(layer, index: index, scratch: scratch, linear: linear)
         }
 
-        let l = batch.logitTokens.count
-        let last = scratch.lastHidden.pointer     // [L, hidden]
-        for (row, token) in batch.logitTokens.enumerated() {
-            Elementwise.rmsNorm(
-                hidden + Int(token) * c.hiddenSize, weight: finalNorm.pointer, epsilon: c.rmsNormEpsilon,
-                rows: 1, count: c.hiddenSize, into: last + row * c.hiddenSize)
+        return headLogits(batch, hidden: hidden, head: lmHead, scratch: scratch) { row, normed in
+            Elementwise.rmsNorm(row, weight: finalNorm.pointer, epsilon: c.rmsNormEpsilon, rows: 1, count: c.hiddenSize, into: normed)
         }
-        let logits = scratch.logits.pointer       // [L, vocab]
-        if l > 0 { MatMul.multiply(last, rows: l, lmHead, into: logits) }
-        return Logits(storage: scratch.logits, rows: l, vocabularySize: c.vocabularySize)
     }
 
     private func attentionBlock(
