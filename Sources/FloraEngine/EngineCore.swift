@@ -26,6 +26,7 @@ final class EngineCore {
     private let published: Published
     private let onEvent: (@Sendable (EngineEvent) -> Void)?
     let probabilities: FloatBuffer       // [vocab] sampler scratch
+    let processedLogits: FloatBuffer     // [vocab] logits after a sequence's logits processors
 
     var streams: [SequenceID: RequestStream] = [:]
     /// Streams that ended this pass: closed after the state is published, so a client that saw
@@ -60,6 +61,7 @@ final class EngineCore {
         self.published = published
         self.onEvent = onEvent
         probabilities = FloatBuffer(count: model.vocabularySize)
+        processedLogits = FloatBuffer(count: model.vocabularySize)
     }
 
     // MARK: The loop

@@ -41,7 +41,7 @@ extension EngineCore {
             try runner.execute(batch, adapters: adapters.store) { row, logits in
                 let id = sampledSequences[row]
                 guard var stream = streams[id] else { return }
-                let token = stream.sampler.sample(logits, probabilities: probabilities.pointer)
+                let token = stream.sampler.sample(logits, probabilities: probabilities.pointer, processed: processedLogits.pointer)
                 let piece = stream.accept(token)
                 emit(stream.lastToken.map { .interTokenLatency(seconds: (now - $0).seconds) }
                     ?? .timeToFirstToken(seconds: (now - stream.arrival).seconds))
