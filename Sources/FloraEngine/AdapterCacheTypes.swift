@@ -10,10 +10,25 @@ public struct AdapterRegistration: Sendable, Equatable {
     public var name: String
     public var path: String
     public var manifest: AdapterManifest?
-    public init(name: String, path: String, manifest: AdapterManifest? = nil) {
+    /// A mixture's parts (`AdapterMixture`), as registered when the mixture was first asked
+    /// for; empty for a folder.
+    public var parts: [WeightedRegistration]
+
+    public init(name: String, path: String, manifest: AdapterManifest? = nil, parts: [WeightedRegistration] = []) {
         self.name = name
         self.path = path
         self.manifest = manifest
+        self.parts = parts
+    }
+}
+
+/// One part of a mixture: a registered adapter and its weight.
+public struct WeightedRegistration: Sendable, Equatable {
+    public var registration: AdapterRegistration
+    public var weight: Float
+    public init(registration: AdapterRegistration, weight: Float) {
+        self.registration = registration
+        self.weight = weight
     }
 }
 

@@ -32,6 +32,10 @@ final class EngineCore {
     /// Streams that ended this pass: closed after the state is published, so a client that saw
     /// its stream end reads a snapshot where its request is gone.
     var ended: [(RequestStream.Continuation, EngineError?)] = []
+    /// Mixtures the core registered, oldest first (`EngineCore+Mixtures.swift`).
+    var mixtureNames: [String] = []
+    /// Mixtures whose parts changed while requests used them.
+    var staleMixtures: Set<String> = []
     private var paused = false
     private var pauseWaiters: [CheckedContinuation<Void, Never>] = []
     private var shutdown: (deadline: ContinuousClock.Instant?, waiters: [CheckedContinuation<Void, Never>])?
@@ -108,6 +112,7 @@ final class EngineCore {
             do {
                 try adapters.register(registration)
                 blocks.removeCachedBlocks(adapterName: registration.name)
+                forgetMixtures(using: registration.name)
                 published.adapters.withLock { $0[registration.name] = registration }
                 reply.resume()
             } catch {
@@ -117,6 +122,7 @@ final class EngineCore {
             do {
                 try adapters.unregister(name: name)
                 blocks.removeCachedBlocks(adapterName: name)
+                forgetMixtures(using: name)
                 published.adapters.withLock { $0[name] = nil }
                 reply.resume()
             } catch {
@@ -140,6 +146,7 @@ final class EngineCore {
         do {
             guard shutdown == nil else { throw EngineError.shuttingDown }
             guard streams.count < config.maxQueuedRequests else { throw EngineError.queueFull(limit: config.maxQueuedRequests) }
+            if let mixture = request.mixture { try register(mixture) }
             if let name = request.adapterName, adapters.registration(of: name) == nil { throw EngineError.unknownAdapter(name) }
             let maxTokens = min(request.parameters.maxTokens, maxModelLength - request.promptTokens.count)
             // The stream decides when the request finishes (RequestStream.accept); the scheduler
@@ -161,7 +168,7 @@ final class EngineCore {
             let (source, shapes, inbox) = (adapterSource, shapes, inbox)
             DispatchQueue.global(qos: .userInitiated).async {
                 let result = Result { () throws -> LoadedAdapter<AdapterWeights> in
-                    let weights = try source.load(request, shapes)
+                    let weights = try Self.load(request, from: source, shapes: shapes)
                     return LoadedAdapter(handle: weights, byteCount: weights.sizeInBytes)
                 }
                 inbox.post(.loadFinished(request, result))

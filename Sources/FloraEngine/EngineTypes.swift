@@ -68,13 +68,27 @@ public struct EngineConfig: Sendable, Equatable {
 public struct EngineRequest: Sendable {
     public var promptTokens: [Int32]
     public var parameters: SamplingParameters
-    /// A registered adapter's name, or nil for the base model.
+    /// A registered adapter's name, or nil for the base model; for a mixture, its name.
     public var adapterName: String?
+    /// Registered adapters with weights, served as one adapter (`AdapterMixture`); nil otherwise.
+    public private(set) var mixture: AdapterMixture?
 
     public init(promptTokens: [Int32], parameters: SamplingParameters, adapterName: String? = nil) {
         self.promptTokens = promptTokens
         self.parameters = parameters
         self.adapterName = adapterName
+    }
+
+    /// A request for a mixture of registered adapters; one part of weight 1 is that adapter.
+    public init(promptTokens: [Int32], parameters: SamplingParameters, mixture: AdapterMixture) {
+        self.promptTokens = promptTokens
+        self.parameters = parameters
+        if mixture.parts.count == 1, mixture.parts[0].weight == 1 {
+            adapterName = mixture.parts[0].name
+        } else {
+            adapterName = mixture.name
+            self.mixture = mixture
+        }
     }
 }
 
