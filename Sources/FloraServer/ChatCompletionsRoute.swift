@@ -7,7 +7,7 @@ import Hummingbird
 extension FloraAPI {
     func chatCompletions(_ request: Request, context: FloraRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(ChatCompletionRequest.self, limit: configuration.maxBodyBytes)
-        let adapter = try await adapter(forModel: body.model)
+        let adapter = try await adapterChoice(model: body.model, adapters: body.adapters, scale: body.adapterScale)
         if let top = body.topLogprobs?.value {
             guard body.logprobs == true else { throw APIError.badRequest("top_logprobs needs logprobs: true", param: "top_logprobs") }
             guard (0...SamplingParameters.maxLogprobs).contains(top) else {

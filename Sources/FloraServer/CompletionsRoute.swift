@@ -7,7 +7,7 @@ import Hummingbird
 extension FloraAPI {
     func completions(_ request: Request, context: FloraRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(CompletionRequest.self, limit: configuration.maxBodyBytes)
-        let adapter = try await adapter(forModel: body.model)
+        let adapter = try await adapterChoice(model: body.model, adapters: body.adapters, scale: body.adapterScale)
         let prompts = try promptTokens(body.prompt)
         let sampling = body.sampling
         if body.echo == true, sampling.logprobs > 0 {

@@ -1,6 +1,7 @@
 // The request bodies of /v1/completions and /v1/chat/completions as OpenAI documents them,
 // with vLLM's extensions (`top_k`, `stop_token_ids`, `ignore_eos`, `min_tokens`,
-// `repetition_penalty`, and `best_of` on completions). Every field but the prompt or messages is
+// `repetition_penalty`, and `best_of` on completions), and Flora's `adapters` and
+// `adapter_scale` (AdapterChoice.swift). Every field but the prompt or messages is
 // optional; defaults and range checks live in `SamplingRequest`. `logit_bias` keys are token ids
 // written as strings (JSON object keys), read there too.
 
@@ -26,9 +27,11 @@ struct CompletionRequest: Decodable, Sendable {
     var presencePenalty: Double?
     var frequencyPenalty: Double?
     var logitBias: [String: Double]?
+    var adapters: [AdapterPartInput]?
+    var adapterScale: Double?
 
     enum CodingKeys: String, CodingKey {
-        case model, prompt, temperature, seed, stop, n, logprobs, echo, stream
+        case model, prompt, adapters, adapterScale = "adapter_scale", temperature, seed, stop, n, logprobs, echo, stream
         case maxTokens = "max_tokens", topP = "top_p", topK = "top_k", stopTokenIds = "stop_token_ids", streamOptions = "stream_options"
         case bestOf = "best_of"
         case ignoreEOS = "ignore_eos", minTokens = "min_tokens", repetitionPenalty = "repetition_penalty"
@@ -58,9 +61,11 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var presencePenalty: Double?
     var frequencyPenalty: Double?
     var logitBias: [String: Double]?
+    var adapters: [AdapterPartInput]?
+    var adapterScale: Double?
 
     enum CodingKeys: String, CodingKey {
-        case model, messages, temperature, seed, stop, n, logprobs, stream
+        case model, messages, adapters, adapterScale = "adapter_scale", temperature, seed, stop, n, logprobs, stream
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", topP = "top_p", topK = "top_k"
         case stopTokenIds = "stop_token_ids", topLogprobs = "top_logprobs", streamOptions = "stream_options"
         case ignoreEOS = "ignore_eos", minTokens = "min_tokens", repetitionPenalty = "repetition_penalty"

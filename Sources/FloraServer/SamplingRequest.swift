@@ -55,7 +55,7 @@ struct SamplingRequest: Sendable {
 
     /// The engine requests for `prompts` (already tokens), prompt-major: sequence `p * s + i`
     /// with `s = sequenceCount()`.
-    func engineRequests(prompts: [[Int32]], adapter: String?, maxModelLength: Int, vocabularySize: Int) throws -> [EngineRequest] {
+    func engineRequests(prompts: [[Int32]], adapter: AdapterChoice, maxModelLength: Int, vocabularySize: Int) throws -> [EngineRequest] {
         let n = try sequenceCount()
         let param = bestOf == nil ? "n" : "best_of"
         guard prompts.count * n <= Self.maxChoices * 4 else {
@@ -68,7 +68,7 @@ struct SamplingRequest: Sendable {
                 var perChoice = parameters
                 // Distinct samples for n > 1 that are still reproducible from one seed.
                 if let seed = perChoice.seed, choice > 0 { perChoice.seed = seed &+ UInt64(choice) }
-                requests.append(EngineRequest(promptTokens: prompt, parameters: perChoice, adapterName: adapter))
+                requests.append(adapter.engineRequest(prompt: prompt, parameters: perChoice))
             }
         }
         return requests

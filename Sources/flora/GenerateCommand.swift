@@ -16,7 +16,7 @@ struct Generate: AsyncParsableCommand {
     @Option(name: .long, help: "A prompt (repeat for several; they run together in one batch).")
     var prompt: [String] = []
 
-    @Option(name: .long, help: "The adapter of each --prompt, by position (one --use applies to all; 'base' is none).")
+    @Option(name: .long, help: "The adapter of each --prompt, by position (one --use applies to all; 'base' is none); a weighted mixture as a:0.7,b:0.3.")
     var use: [String] = []
 
     @Option(name: .long, help: "A file with one prompt per line: a JSON string, or {\"prompt\": \"...\", \"adapter\": \"NAME\"}.")
@@ -94,11 +94,17 @@ struct Generate: AsyncParsableCommand {
         var requests: [EngineRequest] = []
         for entry in entries {
             let rendered = chat ? try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: entry.prompt)], addGenerationPrompt: true) : entry.prompt
-            let adapter = entry.adapter == "base" ? nil : entry.adapter
-            if let adapter, !engine.isRegistered(adapter: adapter) {
-                throw ValidationError("adapter '\(adapter)' is not registered (register it with --adapter \(adapter)=PATH)")
+            let tokens = tokenizer.encode(rendered)
+            guard let use = entry.adapter, use != "base" else {
+                requests.append(EngineRequest(promptTokens: tokens, parameters: parameters))
+                continue
             }
-            requests.append(EngineRequest(promptTokens: tokenizer.encode(rendered), parameters: parameters, adapterName: adapter))
+            let mixture = try Self.mixture(use, registered: engine.isRegistered(adapter:))
+            for part in mixture?.parts.map(\.name) ?? [use] where !engine.isRegistered(adapter: part) {
+                throw ValidationError("adapter '\(part)' is not registered (register it with --adapter \(part)=PATH)")
+            }
+            requests.append(mixture.map { EngineRequest(promptTokens: tokens, parameters: parameters, mixture: $0) }
+                ?? EngineRequest(promptTokens: tokens, parameters: parameters, adapterName: use))
         }
         let streaming = format == .text && requests.count == 1
         let results = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
@@ -155,6 +161,25 @@ struct Generate: AsyncParsableCommand {
     }
 
     struct PromptEntry { var prompt: String; var adapter: String? }
+
+    /// `a:0.7,b:0.3` as a mixture; nil for a plain adapter name (which may itself hold a colon).
+    static func mixture(_ use: String, registered: (String) -> Bool) throws -> AdapterMixture? {
+        guard !registered(use) else { return nil }
+        let items = use.split(separator: ",", omittingEmptySubsequences: false)
+        let parts = items.map { item -> AdapterMixture.Part? in
+            guard let colon = item.lastIndex(of: ":"), let weight = Float(item[item.index(after: colon)...]) else { return nil }
+            return AdapterMixture.Part(name: String(item[..<colon]), weight: weight)
+        }
+        guard parts.contains(where: { $0 != nil }) else { return nil }
+        guard parts.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--use '\(use)': a mixture is NAME:WEIGHT,NAME:WEIGHT… with a number after each name's last colon")
+        }
+        do {
+            return try AdapterMixture(parts.compactMap { $0 })
+        } catch {
+            throw ValidationError("--use '\(use)': \(error)")
+        }
+    }
 
     /// Lines of `--prompts-file`: a JSON string, or an object with `prompt` and optional `adapter`.
     func promptsFileEntries() throws -> [PromptEntry] {
