@@ -106,7 +106,7 @@ public struct ServingHarness: Sendable {
         for i in used { try await engine.registerAdapter(name: Self.adapterName(i), path: adapterPaths[i]) }
         let requests = workload.requests.map { r in
             EngineRequest(
-                promptTokens: r.promptTokens, parameters: SamplingParameters(temperature: 0, maxTokens: r.outputTokens),
+                promptTokens: r.promptTokens, parameters: SamplingParameters(temperature: 0, maxTokens: r.outputTokens, chosenLogprob: false),
                 adapterName: method.adapterKind == nil ? nil : Self.adapterName(r.adapter))
         }
         if warmUp {

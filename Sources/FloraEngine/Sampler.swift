@@ -48,7 +48,8 @@ public struct Sampler: Sendable {
         _ logits: UnsafeBufferPointer<Float>, probabilities: UnsafeMutablePointer<Float>, processed: UnsafeMutablePointer<Float>
     ) -> SampledToken {
         let vocab = logits.count
-        let logNormalizer = Self.logSumExp(logits)
+        // The normalizer is the one pass over exp that greedy picking does not need.
+        let logNormalizer = parameters.chosenLogprob || parameters.logprobs > 0 ? Self.logSumExp(logits) : .nan
         var scores = logits
         if let processors {
             processors.apply(logits, into: processed)
@@ -82,7 +83,9 @@ public struct Sampler: Sendable {
             for i in 0..<vocab { p[i] = 0 }
             for i in candidates { p[i] = expf((logits[i] - best) * inverseTemperature); total += p[i] }
         } else {
-            for i in 0..<vocab { p[i] = expf((logits[i] - best) * inverseTemperature); total += p[i] }
+            for i in 0..<vocab { p[i] = (logits[i] - best) * inverseTemperature }
+            FastExp.expInPlace(p, count: vocab)
+            for i in 0..<vocab { total += p[i] }
         }
         for i in 0..<vocab { p[i] /= total }
         if parameters.topP < 1 {
@@ -133,11 +136,10 @@ public struct Sampler: Sendable {
         return best
     }
 
-    static func logSumExp(_ x: UnsafeBufferPointer<Float>) -> Float {
-        let maximum = x.max() ?? 0
-        var sum: Double = 0
-        for v in x { sum += Double(expf(v - maximum)) }
-        return maximum + Float(log(sum))
+    /// `log Σ e^x`, shifted by the maximum so no term overflows.
+    public static func logSumExp(_ x: UnsafeBufferPointer<Float>) -> Float {
+        guard let base = x.baseAddress, let maximum = x.max() else { return 0 }
+        return maximum + logf(FastExp.sumOfExp(base, count: x.count, shift: -maximum))
     }
 
     /// Indices of the `count` largest values, largest first (lower index first among equals).

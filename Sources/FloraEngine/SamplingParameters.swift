@@ -31,12 +31,15 @@ public struct SamplingParameters: Sendable, Equatable {
     public var frequencyPenalty: Float
     /// OpenAI's `logit_bias`: added to the logits of these tokens before anything else.
     public var logitBias: [Int32: Float]
+    /// Whether each sampled token carries its log-probability (for `logprobs` and `best_of`);
+    /// without it, it carries NaN and a greedy pick is an argmax with no pass over `exp`.
+    public var chosenLogprob: Bool
 
     public init(
         temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64? = nil, maxTokens: Int = 16,
         logprobs: Int = 0, stopTokenIds: [Int32] = [], stopStrings: [String] = [],
         ignoreEOS: Bool = false, minTokens: Int = 0, repetitionPenalty: Float = 1, presencePenalty: Float = 0,
-        frequencyPenalty: Float = 0, logitBias: [Int32: Float] = [:]
+        frequencyPenalty: Float = 0, logitBias: [Int32: Float] = [:], chosenLogprob: Bool = true
     ) {
         self.temperature = temperature
         self.topK = topK
@@ -52,6 +55,7 @@ public struct SamplingParameters: Sendable, Equatable {
         self.presencePenalty = presencePenalty
         self.frequencyPenalty = frequencyPenalty
         self.logitBias = logitBias
+        self.chosenLogprob = chosenLogprob
     }
 
     public static let maxLogprobs = 20

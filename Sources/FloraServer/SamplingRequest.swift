@@ -17,6 +17,8 @@ struct SamplingRequest: Sendable {
     var n: Int?
     /// Alternatives reported per token (0 with log-probabilities of the chosen token only).
     var logprobs: Int
+    /// Whether the response reports log-probabilities at all.
+    var reportsLogprobs: Bool
     /// Sequences generated per prompt, of which the `n` most likely are returned (completions only).
     var bestOf: Int?
     var ignoreEOS: Bool?
@@ -105,7 +107,8 @@ struct SamplingRequest: Sendable {
             stopTokenIds: stopTokens, stopStrings: stopStrings, ignoreEOS: ignoreEOS ?? false, minTokens: minTokens ?? 0,
             repetitionPenalty: Float(repetitionPenalty ?? 1), presencePenalty: Float(presencePenalty ?? 0),
             frequencyPenalty: Float(frequencyPenalty ?? 0),
-            logitBias: try Self.logitBias(logitBias ?? [:], vocabularySize: vocabularySize))
+            logitBias: try Self.logitBias(logitBias ?? [:], vocabularySize: vocabularySize),
+            chosenLogprob: reportsLogprobs || (bestOf ?? 1) > (n ?? 1))
         do {
             try parameters.validate()
         } catch {
@@ -134,7 +137,8 @@ extension CompletionRequest {
     var sampling: SamplingRequest {
         SamplingRequest(
             maxTokens: maxTokens?.value ?? 16, temperature: temperature, topP: topP, topK: topK?.value, seed: seed?.value, stop: stop,
-            stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs?.value ?? 0, bestOf: bestOf?.value,
+            stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs?.value ?? 0,
+            reportsLogprobs: logprobs != nil, bestOf: bestOf?.value,
             ignoreEOS: ignoreEOS, minTokens: minTokens?.value, repetitionPenalty: repetitionPenalty, presencePenalty: presencePenalty,
             frequencyPenalty: frequencyPenalty, logitBias: logitBias, promptField: "prompt")
     }
@@ -145,7 +149,7 @@ extension ChatCompletionRequest {
         SamplingRequest(
             maxTokens: (maxCompletionTokens ?? maxTokens)?.value, temperature: temperature, topP: topP, topK: topK?.value, seed: seed?.value,
             stop: stop, stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs == true ? (topLogprobs?.value ?? 0) : 0,
-            ignoreEOS: ignoreEOS, minTokens: minTokens?.value, repetitionPenalty: repetitionPenalty, presencePenalty: presencePenalty,
+            reportsLogprobs: logprobs == true,            ignoreEOS: ignoreEOS, minTokens: minTokens?.value, repetitionPenalty: repetitionPenalty, presencePenalty: presencePenalty,
             frequencyPenalty: frequencyPenalty, logitBias: logitBias, promptField: "messages", maxTokensField: maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens")
     }
 }

@@ -89,7 +89,7 @@ struct Generate: AsyncParsableCommand {
         let parameters = SamplingParameters(
             temperature: temperature, topK: topK, topP: topP, seed: seed, maxTokens: maxTokens, logprobs: logprobs,
             ignoreEOS: ignoreEos, minTokens: minTokens, repetitionPenalty: repetitionPenalty, presencePenalty: presencePenalty,
-            frequencyPenalty: frequencyPenalty)
+            frequencyPenalty: frequencyPenalty, chosenLogprob: logprobs > 0)
         try parameters.validate()
         var requests: [EngineRequest] = []
         for entry in entries {
