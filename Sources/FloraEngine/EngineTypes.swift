@@ -70,11 +70,14 @@ public struct EngineRequest: Sendable {
     public var parameters: SamplingParameters
     /// A registered adapter's name, or nil for the base model.
     public var adapterName: String?
+    /// The JSON the output must be (response_format), enforced token by token; nil: any text.
+    public var grammar: JSONGrammar?
 
-    public init(promptTokens: [Int32], parameters: SamplingParameters, adapterName: String? = nil) {
+    public init(promptTokens: [Int32], parameters: SamplingParameters, adapterName: String? = nil, grammar: JSONGrammar? = nil) {
         self.promptTokens = promptTokens
         self.parameters = parameters
         self.adapterName = adapterName
+        self.grammar = grammar
     }
 }
 

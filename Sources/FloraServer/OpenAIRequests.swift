@@ -1,5 +1,5 @@
 // The request bodies of /v1/completions and /v1/chat/completions as OpenAI documents them,
-// with vLLM's extensions (`top_k`, `stop_token_ids`). Every field but the prompt or messages is
+// with vLLM's extensions (`top_k`, `stop_token_ids`, and `response_format` on completions too). Every field but the prompt or messages is
 // optional; defaults and range checks live in `SamplingRequest`.
 
 struct CompletionRequest: Decodable, Sendable {
@@ -17,10 +17,12 @@ struct CompletionRequest: Decodable, Sendable {
     var echo: Bool?
     var stream: Bool?
     var streamOptions: StreamOptions?
+    var responseFormat: ResponseFormatInput?
 
     enum CodingKeys: String, CodingKey {
         case model, prompt, temperature, seed, stop, n, logprobs, echo, stream
         case maxTokens = "max_tokens", topP = "top_p", topK = "top_k", stopTokenIds = "stop_token_ids", streamOptions = "stream_options"
+        case responseFormat = "response_format"
     }
 }
 
@@ -40,11 +42,13 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var topLogprobs: JSONInteger<Int>?
     var stream: Bool?
     var streamOptions: StreamOptions?
+    var responseFormat: ResponseFormatInput?
 
     enum CodingKeys: String, CodingKey {
         case model, messages, temperature, seed, stop, n, logprobs, stream
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", topP = "top_p", topK = "top_k"
         case stopTokenIds = "stop_token_ids", topLogprobs = "top_logprobs", streamOptions = "stream_options"
+        case responseFormat = "response_format"
     }
 }
 

@@ -20,6 +20,8 @@ struct SamplingRequest: Sendable {
     var promptField: String
     /// The field `maxTokens` came from: `max_tokens` or `max_completion_tokens`.
     var maxTokensField = "max_tokens"
+    /// The JSON every choice must be (`response_format`); nil: text.
+    var grammar: JSONGrammar?
 
     static let maxChoices = 64
     static let maxStopStrings = 16
@@ -46,7 +48,7 @@ struct SamplingRequest: Sendable {
                 var perChoice = parameters
                 // Distinct samples for n > 1 that are still reproducible from one seed.
                 if let seed = perChoice.seed, choice > 0 { perChoice.seed = seed &+ UInt64(choice) }
-                requests.append(EngineRequest(promptTokens: prompt, parameters: perChoice, adapterName: adapter))
+                requests.append(EngineRequest(promptTokens: prompt, parameters: perChoice, adapterName: adapter, grammar: grammar))
             }
         }
         return requests

@@ -46,6 +46,9 @@ struct Generate: AsyncParsableCommand {
     @Option(name: .long, help: "With --format json: report the N most likely tokens at each step (0-20).")
     var logprobs: Int = 0
 
+    @Flag(name: .long, help: "Constrain every output to a JSON object (the API's response_format json_object), token by token.")
+    var jsonObject = false
+
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func validate() throws {
@@ -74,6 +77,7 @@ struct Generate: AsyncParsableCommand {
         let parameters = SamplingParameters(
             temperature: temperature, topK: topK, topP: topP, seed: seed, maxTokens: maxTokens, logprobs: logprobs)
         try parameters.validate()
+        let grammar = jsonObject ? try JSONGrammar(.anyObject) : nil
         var requests: [EngineRequest] = []
         for entry in entries {
             let rendered = chat ? try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: entry.prompt)], addGenerationPrompt: true) : entry.prompt
@@ -81,7 +85,7 @@ struct Generate: AsyncParsableCommand {
             if let adapter, !engine.isRegistered(adapter: adapter) {
                 throw ValidationError("adapter '\(adapter)' is not registered (register it with --adapter \(adapter)=PATH)")
             }
-            requests.append(EngineRequest(promptTokens: tokenizer.encode(rendered), parameters: parameters, adapterName: adapter))
+            requests.append(EngineRequest(promptTokens: tokenizer.encode(rendered), parameters: parameters, adapterName: adapter, grammar: grammar))
         }
         let streaming = format == .text && requests.count == 1
         let results = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
