@@ -99,9 +99,20 @@ public final class JSONConstraint {
         for w in 0..<wordCount { cachePool[slot * wordCount + w] = mask[w] }
     }
 
-    /// The walk over the trie (see the file header).
+    /// The walk over the trie (see the file header). Runs on locals taken out of `self`, so that
+    /// the loop pays no exclusivity check on a class property per node.
     private func computeMask() {
-        for w in 0..<wordCount { mask[w] = 0 }
+        var automaton = JSONAutomaton(self.automaton.grammar)
+        swap(&automaton, &self.automaton)
+        defer { swap(&automaton, &self.automaton) }
+        var states: [JSONAutomaton.State] = []
+        swap(&states, &self.states)
+        defer { swap(&states, &self.states) }
+        var mask: [UInt64] = []
+        swap(&mask, &self.mask)
+        defer { swap(&mask, &self.mask) }
+
+        for w in mask.indices { mask[w] = 0 }
         let root = automaton.load(cursor)
         states[0] = root
         trie.bytes.withUnsafeBufferPointer { bytes in
@@ -109,6 +120,8 @@ public final class JSONConstraint {
         trie.subtreeSizes.withUnsafeBufferPointer { sizes in
         trie.tokenStarts.withUnsafeBufferPointer { starts in
         trie.tokens.withUnsafeBufferPointer { tokens in
+        states.withUnsafeMutableBufferPointer { states in
+        mask.withUnsafeMutableBufferPointer { mask in
             var i = 1
             while i < bytes.count {
                 let depth = Int(depths[i])
@@ -124,7 +137,7 @@ public final class JSONConstraint {
                     i += Int(sizes[i])
                 }
             }
-        }}}}}
+        }}}}}}}
         // A stop token ends the text, whatever its bytes: allowed exactly when the text is whole.
         let accepting = automaton.isAccepting(root)
         for token in stopTokens where Int(token) < trie.vocabularySize {
