@@ -16,6 +16,16 @@ struct ResolvedModule {
     static var none: ResolvedModule { ResolvedModule(kind: .none, rank: 0, a: nil, bT: nil, scale: 1) }
 }
 
+/// What the groups of the current plan need at one (layer, module).
+struct ModuleSummary {
+    var resolved: Bool
+    var hasLoRA: Bool
+    /// Rows of the expanded product; 0 when the plain product serves.
+    var expandedRows: Int32
+
+    static var unresolved: ModuleSummary { ModuleSummary(resolved: false, hasLoRA: false, expandedRows: 0) }
+}
+
 extension AdapterBank {
     /// `y = adapted(W) x + b` for a batch of tokens, each with its own adapter, as a plain loop
     /// (`AdapterReference.linear` is exactly this):
@@ -48,7 +58,8 @@ extension AdapterBank {
                      "AdapterBank.linear: weight [\(n), \(k)] does not match \(module.rawValue) [\(shapes.outputs(module)), \(shapes.inputs(module))]")
         guard tokens > 0 else { return }
         ensurePlan(slots, tokens: tokens)
-        let (expandedRows, hasLoRA) = resolveGroups(layer: layer, module: module)
+        let (modules, summary) = resolvedModules(layer: layer, module: module)
+        let expandedRows = Int(summary.expandedRows)
 
         if expandedRows == 0 {
             MatMul.multiply(x, rows: tokens, weight, into: y)  // [tokens, n]
@@ -56,24 +67,34 @@ extension AdapterBank {
                 for t in 0..<tokens { Elementwise.add(bias, into: y + t * n, count: n) }
             }
         } else {
-            fillBiases(bias, outputs: n, tokens: tokens, into: y)
-            let rows = buildExpansion(tokens: tokens, expandedRows: expandedRows, inputs: k, outputs: n)
+            fillBiases(bias, modules, outputs: n, tokens: tokens, into: y)
+            let rows = buildExpansion(modules, tokens: tokens, expandedRows: expandedRows, inputs: k, outputs: n)
             MatMul.multiplyExpanded(x, rows, weight, into: y)
         }
-        if hasLoRA {
+        if summary.hasLoRA {
             switch loraKernel {
-            case .segmented: addLoRASegmented(layer: layer, module: module, input: x, inputs: k, outputs: n, output: y)
-            case .bmm: addLoRAGatherBMM(input: x, tokens: tokens, inputs: k, outputs: n, output: y)
+            case .segmented: addLoRASegmented(modules, layer: layer, module: module, input: x, inputs: k, outputs: n, output: y)
+            case .bmm: addLoRAGatherBMM(modules, input: x, tokens: tokens, inputs: k, outputs: n, output: y)
             }
         }
     }
 
-    /// Fills `resolved[g]` for every group of the plan. Returns the number of rows of the
-    /// expanded product (0 when no group needs one: the plain product serves) and whether any
-    /// group applies LoRA.
-    private func resolveGroups(layer: Int, module: TargetModule) -> (expandedRows: Int, hasLoRA: Bool) {
+    /// Every group's module at (layer, module), `[groupCount]`, and what they need. Resolved on
+    /// the first call after the plan was built and kept until it is built again: decode steps
+    /// keep their batch's composition, so most steps resolve nothing (each resolution touches
+    /// every group's reference-counted weights).
+    private func resolvedModules(layer: Int, module: TargetModule) -> (UnsafePointer<ResolvedModule>, ModuleSummary) {
+        let place = layer * TargetModule.count + module.index
+        let modules = resolvedTable.pointer + place * plan.groupCount
+        if !moduleSummaries[place].resolved {
+            moduleSummaries[place] = resolveGroups(layer: layer, module: module, into: modules)
+        }
+        return (UnsafePointer(modules), moduleSummaries[place])
+    }
+
+    /// Fills `resolved[g]` for every group of the plan.
+    private func resolveGroups(layer: Int, module: TargetModule, into resolved: UnsafeMutablePointer<ResolvedModule>) -> ModuleSummary {
         let groups = plan.groupCount
-        let resolved = self.resolved.reserve(groups)
         var extraRows = 0, needsExpansion = false, hasLoRA = false
         for g in 0..<groups {
             let members = plan.range(of: g).count
@@ -96,12 +117,15 @@ extension AdapterBank {
                 resolved[g] = .none
             }
         }
-        return (needsExpansion ? plan.tokens + extraRows : 0, hasLoRA)
+        return ModuleSummary(resolved: true, hasLoRA: hasLoRA, expandedRows: Int32(needsExpansion ? plan.tokens + extraRows : 0))
     }
 
     /// `y[t] = b` (IA3 output-scaled tokens: `l ∘ b`), or zeros without bias: the expanded
     /// product adds into it.
-    private func fillBiases(_ bias: UnsafePointer<Float>?, outputs n: Int, tokens: Int, into y: UnsafeMutablePointer<Float>) {
+    private func fillBiases(
+        _ bias: UnsafePointer<Float>?, _ resolved: UnsafePointer<ResolvedModule>, outputs n: Int, tokens: Int,
+        into y: UnsafeMutablePointer<Float>
+    ) {
         guard let bias else {
             y.update(repeating: 0, count: tokens * n)
             return
@@ -118,7 +142,7 @@ extension AdapterBank {
     }
 
     /// The rows of the expanded product, in token order (rows of one token are contiguous).
-    private func buildExpansion(tokens: Int, expandedRows: Int, inputs k: Int, outputs n: Int) -> RowExpansion {
+    private func buildExpansion(_ resolved: UnsafePointer<ResolvedModule>, tokens: Int, expandedRows: Int, inputs k: Int, outputs n: Int) -> RowExpansion {
         expansion.reserve(expandedRows)
         let inputRow = expansion.inputRow.pointer, inputScale = expansion.inputScale.pointer
         let outputRow = expansion.outputRow.pointer, outputScale = expansion.outputScale.pointer

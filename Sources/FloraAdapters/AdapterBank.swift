@@ -45,8 +45,10 @@ public final class AdapterBank {
 
     private(set) var resident: [AdapterWeights?]  // [capacity]
     let plan: BatchPlan
+    // Per-plan tables, rebuilt with the plan.
+    let resolvedTable = ScratchBuffer<ResolvedModule>()  // [layers * TargetModule.count, groupCount]
+    let moduleSummaries: ScratchBuffer<ModuleSummary>    // [layers * TargetModule.count]
     // Per-call scratch, grown on demand (never per token).
-    let resolved = ScratchBuffer<ResolvedModule>()  // [groupCount]
     let expansion = RowExpansionScratch()        // [expanded rows] of the base product
     let loraRows = RowExpansionScratch()         // [tokens of one LoRA group]: shrink and expand rows
     let loraIntermediate = ScratchBuffer<Float>()   // segmented: [tokens of one group, rank]; bmm: [parts, rank]
@@ -59,6 +61,7 @@ public final class AdapterBank {
         self.shapes = shapes
         resident = Array(repeating: nil, count: capacity)
         plan = BatchPlan(capacity: capacity)
+        moduleSummaries = ScratchBuffer(capacity: shapes.layers * TargetModule.count)
     }
 
     /// Number of occupied slots.
@@ -107,8 +110,9 @@ public final class AdapterBank {
     }
 
     /// Checks a batch's slots and groups its tokens by adapter, once per forward pass; every
-    /// `linear` call with the same slots reuses the grouping. `slots` is `[tokens]`, each
-    /// `noAdapter` or an occupied slot.
+    /// `linear` call with the same slots reuses the grouping, and so does the next forward pass
+    /// while the slots stay the same (decode steps of an unchanged batch). `slots` is `[tokens]`,
+    /// each `noAdapter` or an occupied slot.
     public func prepare(slots: UnsafePointer<AdapterSlot>, tokens: Int) throws {
         for t in 0..<tokens {
             let slot = slots[t]
@@ -118,7 +122,11 @@ public final class AdapterBank {
                     slot: slot, expected: "\(Self.noAdapter) or an occupied slot in 0..<\(capacity) (token \(t))")
             }
         }
+        if plan.matches(slots, tokens: tokens) { return }
         plan.build(slots, tokens: tokens, capacity: capacity)
+        let places = shapes.layers * TargetModule.count
+        resolvedTable.reserve(places * plan.groupCount)
+        moduleSummaries.pointer.update(repeating: .unresolved, count: places)
     }
 
     /// The plan for these slots: the prepared one when it matches, else built now.

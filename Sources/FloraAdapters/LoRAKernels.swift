@@ -19,7 +19,8 @@ extension AdapterBank {
     /// Gather-bmm: each token gathers its own `A` and `Bᵀ` (by pointer) and applies them as two
     /// SIMD matrix-vector products, `u = A x[t]` then `y[t] += s · Σ_j u[j] Bᵀ[j, :]`. No weight is
     /// reused across tokens of the same adapter: that is the baseline's cost model.
-    func addLoRAGatherBMM(input x: UnsafePointer<Float>, tokens: Int, inputs k: Int, outputs n: Int, output y: UnsafeMutablePointer<Float>) {
+    func addLoRAGatherBMM(
+        _ resolved: UnsafePointer<ResolvedModule>, input x: UnsafePointer<Float>, tokens: Int, inputs k: Int, outputs n: Int, output y: UnsafeMutablePointer<Float>) {
         var largestRank = 1, flops = 0
         for t in 0..<tokens {
             let g = Int(plan.tokenGroup[t])
@@ -31,7 +32,7 @@ extension AdapterBank {
         let parts = ParallelRegion.parts(for: .automatic, flops: flops, maximumParts: tokens, automaticThreshold: bmmParallelFlops)
         let u = SendablePointer(loraIntermediate.reserve(parts * maxRank))  // [parts, maxRank]
         let groupOf = SendablePointer(plan.tokenGroup.pointer)
-        let modules = SendablePointer(resolved.pointer)
+        let modules = SendablePointer(resolved)
         let x = SendablePointer(x), y = SendablePointer(y)
         let work: @Sendable (Int) -> Void = { part in
             let u = u.pointer + part * maxRank
@@ -54,7 +55,7 @@ extension AdapterBank {
     /// so no token row is copied here; a group of consecutive tokens (a prefill chunk) shrinks
     /// with the plain product straight from `x`.
     func addLoRASegmented(
-        layer: Int, module: TargetModule, input x: UnsafePointer<Float>, inputs k: Int, outputs n: Int,
+        _ resolved: UnsafePointer<ResolvedModule>, layer: Int, module: TargetModule, input x: UnsafePointer<Float>, inputs k: Int, outputs n: Int,
         output y: UnsafeMutablePointer<Float>
     ) {
         for g in 0..<plan.groupCount where resolved[g].kind == .lora {

@@ -103,6 +103,10 @@ public final class Engine: Sendable {
         if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
             throw EngineError.invalidRequest("token id \(bad) is outside the vocabulary of \(vocabularySize)")
         }
+        let parameters = request.parameters
+        if let bad = (parameters.stopTokenIds + parameters.logitBias.keys.sorted()).first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+            throw EngineError.invalidRequest("token id \(bad) in stop_token_ids or logit_bias is outside the vocabulary of \(vocabularySize)")
+        }
         guard !request.promptTokens.isEmpty else { throw EngineError.invalidRequest("the prompt is empty: at least one token is needed") }
         guard request.promptTokens.count < maxModelLength else {
             throw EngineError.invalidRequest("the prompt has \(request.promptTokens.count) tokens; this model's context holds \(maxModelLength) tokens, prompt and output together")

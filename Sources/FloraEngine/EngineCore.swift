@@ -26,6 +26,7 @@ final class EngineCore {
     private let published: Published
     private let onEvent: (@Sendable (EngineEvent) -> Void)?
     let probabilities: FloatBuffer       // [vocab] sampler scratch
+    let processedLogits: FloatBuffer     // [vocab] logits after a sequence's logits processors
     let maskedLogits: FloatBuffer        // [vocab] logits under a JSON constraint
     /// Built when the first request with a response_format arrives.
     lazy var tokenTrie = TokenTrie(tokenizer)
@@ -63,6 +64,7 @@ final class EngineCore {
         self.published = published
         self.onEvent = onEvent
         probabilities = FloatBuffer(count: model.vocabularySize)
+        processedLogits = FloatBuffer(count: model.vocabularySize)
         maskedLogits = FloatBuffer(count: model.vocabularySize)
     }
 

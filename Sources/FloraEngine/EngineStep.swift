@@ -46,7 +46,7 @@ extension EngineCore {
                     unsatisfiable.append(id)
                     return
                 }
-                let token = stream.sampler.sample(logits, probabilities: probabilities.pointer)
+                let token = stream.sampler.sample(logits, probabilities: probabilities.pointer, processed: processedLogits.pointer)
                 let piece = stream.accept(token)
                 emit(stream.lastToken.map { .interTokenLatency(seconds: (now - $0).seconds) }
                     ?? .timeToFirstToken(seconds: (now - stream.arrival).seconds))

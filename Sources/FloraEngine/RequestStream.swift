@@ -6,6 +6,9 @@
 // searches only that window (O(new text) per token, not a rescan of the whole output). Bytes at
 // the end that could begin a stop string are held back until they cannot; a held-back suffix
 // equals a prefix of a valid UTF-8 string, so it starts on a character boundary.
+//
+// Under `min_tokens` (vLLM's rule) a stop string ends nothing while `generated ≤ min_tokens`:
+// only a match that ends in the text of a later token counts (`stopFloor`).
 
 import FloraTokenizer
 
@@ -21,6 +24,10 @@ struct RequestStream {
     let stopTokens: Set<Int32>
     private let stopStrings: [[UInt8]]
     private let longestStop: Int
+    private let minTokens: Int
+    /// A stop string counts only if it ends after this byte of `text` (the text made while
+    /// `min_tokens` held stop strings off).
+    private var stopFloor = 0
     var sampler: Sampler
     /// The request's response_format, if it has one.
     var constraint: JSONConstraint?
@@ -37,10 +44,13 @@ struct RequestStream {
         promptTokenCount = request.promptTokens.count
         adapterName = request.adapterName
         self.maxTokens = maxTokens
-        stopTokens = tokenizer.stopTokenIds.union(request.parameters.stopTokenIds)
+        // ignore_eos drops the model's own stop tokens; the request's still stop it.
+        let stopTokens = (request.parameters.ignoreEOS ? [] : tokenizer.stopTokenIds).union(request.parameters.stopTokenIds)
+        self.stopTokens = stopTokens
         stopStrings = request.parameters.stopStrings.filter { !$0.isEmpty }.map { Array($0.utf8) }
         longestStop = stopStrings.map(\.count).max() ?? 0
-        sampler = Sampler(request.parameters)
+        minTokens = request.parameters.minTokens
+        sampler = Sampler(request.parameters, promptTokens: request.promptTokens, stopTokens: stopTokens)
         // Generated text continues the prompt: a SentencePiece vocabulary keeps its first space.
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer, skipSpecialTokens: true, continuesText: true)
         self.arrival = arrival
@@ -57,6 +67,7 @@ struct RequestStream {
         }
         let searchFrom = max(sentCount, text.count - max(longestStop - 1, 0))
         text += Array(detokenizer.append(sampled.token).utf8)
+        if generated <= minTokens { stopFloor = text.count }
         if let cut = stopStringStart(after: searchFrom) {
             return output([sampled], upTo: cut, finish: .stop)
         }
@@ -69,6 +80,7 @@ struct RequestStream {
         }
         if generated >= maxTokens {
             text += Array(detokenizer.finish().utf8)
+            if generated <= minTokens { stopFloor = text.count }
             return output([sampled], upTo: stopStringStart(after: searchFrom) ?? text.count, finish: .length)
         }
         return output([sampled], upTo: text.count - heldBack(), finish: nil)
@@ -100,7 +112,7 @@ struct RequestStream {
         guard !stopStrings.isEmpty, start < text.count else { return nil }
         var best: Int?
         for stop in stopStrings where text.count - start >= stop.count {
-            var at = start
+            var at = max(start, stopFloor + 1 - stop.count)
             while at + stop.count <= text.count, at < (best ?? .max) {
                 if text[at] == stop[0], text[at..<(at + stop.count)].elementsEqual(stop) {
                     best = at

@@ -28,22 +28,39 @@ public struct SampledToken: Sendable, Equatable {
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var generator: SeededGenerator
+    /// nil when every processor is off (the model's logits are sampled as they are).
+    public private(set) var processors: LogitsProcessors?
 
-    public init(_ parameters: SamplingParameters) {
+    /// `promptTokens` feed the repetition penalty; `stopTokens` are masked under `min_tokens`.
+    public init(_ parameters: SamplingParameters, promptTokens: [Int32] = [], stopTokens: Set<Int32> = []) {
         self.parameters = parameters
         generator = SeededGenerator(seed: parameters.seed ?? UInt64.random(in: 0...UInt64.max))
+        processors = LogitsProcessors(parameters, promptTokens: promptTokens, stopTokens: stopTokens)
     }
 
-    /// `probabilities` is scratch of at least `logits.count` floats, reused across calls.
-    public mutating func sample(_ logits: UnsafeBufferPointer<Float>, probabilities: UnsafeMutablePointer<Float>) -> SampledToken {
+    /// `probabilities` and `processed` are scratch of at least `logits.count` floats each,
+    /// reused across calls (`processed` holds the logits after the logits processors).
+    ///
+    /// The reported log-probabilities are the model's raw ones, before bias, penalties and
+    /// temperature (vLLM v1's default `logprobs_mode = raw_logprobs`): the processors change
+    /// which token is picked, not what the model thought of it.
+    public mutating func sample(
+        _ logits: UnsafeBufferPointer<Float>, probabilities: UnsafeMutablePointer<Float>, processed: UnsafeMutablePointer<Float>
+    ) -> SampledToken {
         let vocab = logits.count
         let logNormalizer = Self.logSumExp(logits)
+        var scores = logits
+        if let processors {
+            processors.apply(logits, into: processed)
+            scores = UnsafeBufferPointer(start: processed, count: vocab)
+        }
         let token: Int
         if parameters.temperature == 0 {
-            token = Self.argmax(logits)
+            token = Self.argmax(scores)
         } else {
-            token = sampleTempered(logits, probabilities: probabilities)
+            token = sampleTempered(scores, probabilities: probabilities)
         }
+        processors?.record(Int32(token))
         let top = parameters.logprobs > 0
             ? Self.topIndices(logits, count: parameters.logprobs).map { TokenLogprob(token: Int32($0), logprob: logits[$0] - logNormalizer) }
             : []

@@ -77,7 +77,9 @@ extension APIError {
     static func path(_ keys: [any CodingKey]) -> String {
         var path = ""
         for key in keys {
-            if let index = key.intValue { path += "[\(index)]" } else { path += path.isEmpty ? key.stringValue : "." + key.stringValue }
+            // A list index has an integer only ("Index 3"); an object key that reads as a number
+            // (`logit_bias`'s token ids) has both and is still a key.
+            if let index = key.intValue, key.stringValue != String(index) { path += "[\(index)]" } else { path += path.isEmpty ? key.stringValue : "." + key.stringValue }
         }
         return path
     }

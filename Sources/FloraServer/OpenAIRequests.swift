@@ -1,6 +1,9 @@
 // The request bodies of /v1/completions and /v1/chat/completions as OpenAI documents them,
-// with vLLM's extensions (`top_k`, `stop_token_ids`, and `response_format` on completions too). Every field but the prompt or messages is
-// optional; defaults and range checks live in `SamplingRequest`.
+// with vLLM's extensions (`top_k`, `stop_token_ids`, `ignore_eos`, `min_tokens`,
+// `repetition_penalty`, `best_of` on completions, and `response_format` on completions too).
+// Every field but the prompt or messages is optional; defaults and range checks live in
+// `SamplingRequest`. `logit_bias` keys are token ids written as strings (JSON object keys), read
+// there too.
 
 struct CompletionRequest: Decodable, Sendable {
     var model: String?
@@ -17,11 +20,21 @@ struct CompletionRequest: Decodable, Sendable {
     var echo: Bool?
     var stream: Bool?
     var streamOptions: StreamOptions?
+    var bestOf: JSONInteger<Int>?
+    var ignoreEOS: Bool?
+    var minTokens: JSONInteger<Int>?
+    var repetitionPenalty: Double?
+    var presencePenalty: Double?
+    var frequencyPenalty: Double?
+    var logitBias: [String: Double]?
     var responseFormat: ResponseFormatInput?
 
     enum CodingKeys: String, CodingKey {
         case model, prompt, temperature, seed, stop, n, logprobs, echo, stream
         case maxTokens = "max_tokens", topP = "top_p", topK = "top_k", stopTokenIds = "stop_token_ids", streamOptions = "stream_options"
+        case bestOf = "best_of"
+        case ignoreEOS = "ignore_eos", minTokens = "min_tokens", repetitionPenalty = "repetition_penalty"
+        case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty", logitBias = "logit_bias"
         case responseFormat = "response_format"
     }
 }
@@ -42,12 +55,20 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var topLogprobs: JSONInteger<Int>?
     var stream: Bool?
     var streamOptions: StreamOptions?
+    var ignoreEOS: Bool?
+    var minTokens: JSONInteger<Int>?
+    var repetitionPenalty: Double?
+    var presencePenalty: Double?
+    var frequencyPenalty: Double?
+    var logitBias: [String: Double]?
     var responseFormat: ResponseFormatInput?
 
     enum CodingKeys: String, CodingKey {
         case model, messages, temperature, seed, stop, n, logprobs, stream
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens", topP = "top_p", topK = "top_k"
         case stopTokenIds = "stop_token_ids", topLogprobs = "top_logprobs", streamOptions = "stream_options"
+        case ignoreEOS = "ignore_eos", minTokens = "min_tokens", repetitionPenalty = "repetition_penalty"
+        case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty", logitBias = "logit_bias"
         case responseFormat = "response_format"
     }
 }

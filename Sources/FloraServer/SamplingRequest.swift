@@ -1,6 +1,7 @@
 // What completions and chat share once their prompts are tokens: the sampling fields with
 // their defaults and ranges, the context-length check (vLLM's rule: prompt plus max_tokens must
-// fit), and the engine requests, one per prompt and choice.
+// fit), and the engine requests, one per prompt and generated sequence (`best_of` of them, `n`
+// by default).
 
 import FloraEngine
 import FloraTokenizer
@@ -16,6 +17,15 @@ struct SamplingRequest: Sendable {
     var n: Int?
     /// Alternatives reported per token (0 with log-probabilities of the chosen token only).
     var logprobs: Int
+    /// Sequences generated per prompt, of which the `n` most likely are returned (completions only).
+    var bestOf: Int?
+    var ignoreEOS: Bool?
+    var minTokens: Int?
+    var repetitionPenalty: Double?
+    var presencePenalty: Double?
+    var frequencyPenalty: Double?
+    /// Token id (a JSON object key, so a string) → bias.
+    var logitBias: [String: Double]?
     /// The field that holds the prompt, for errors: `prompt` or `messages`.
     var promptField: String
     /// The field `maxTokens` came from: `max_tokens` or `max_completion_tokens`.
@@ -35,11 +45,23 @@ struct SamplingRequest: Sendable {
         return n
     }
 
-    /// The engine requests for `prompts` (already tokens), prompt-major: choice `p * n + i`.
-    func engineRequests(prompts: [[Int32]], adapter: String?, maxModelLength: Int, vocabularySize: Int) throws -> [EngineRequest] {
+    /// Sequences generated per prompt: `best_of` (at least `n`), or `n`.
+    func sequenceCount() throws -> Int {
         let n = try choiceCount()
+        guard let bestOf else { return n }
+        guard (n...Self.maxChoices).contains(bestOf) else {
+            throw APIError.badRequest("best_of must be in n...\(Self.maxChoices) (n is \(n)), got \(bestOf)", param: "best_of")
+        }
+        return bestOf
+    }
+
+    /// The engine requests for `prompts` (already tokens), prompt-major: sequence `p * s + i`
+    /// with `s = sequenceCount()`.
+    func engineRequests(prompts: [[Int32]], adapter: String?, maxModelLength: Int, vocabularySize: Int) throws -> [EngineRequest] {
+        let n = try sequenceCount()
+        let param = bestOf == nil ? "n" : "best_of"
         guard prompts.count * n <= Self.maxChoices * 4 else {
-            throw APIError.badRequest("\(prompts.count) prompts × n = \(n) asks for more than \(Self.maxChoices * 4) completions in one request", param: "n")
+            throw APIError.badRequest("\(prompts.count) prompts × \(param) = \(n) asks for more than \(Self.maxChoices * 4) completions in one request", param: param)
         }
         var requests: [EngineRequest] = []
         for prompt in prompts {
@@ -82,7 +104,10 @@ struct SamplingRequest: Sendable {
         let parameters = SamplingParameters(
             temperature: Float(temperature ?? 1), topK: topK, topP: Float(topP ?? 1),
             seed: seed.map { UInt64(bitPattern: $0) }, maxTokens: maxTokens, logprobs: logprobs,
-            stopTokenIds: stopTokens, stopStrings: stopStrings)
+            stopTokenIds: stopTokens, stopStrings: stopStrings, ignoreEOS: ignoreEOS ?? false, minTokens: minTokens ?? 0,
+            repetitionPenalty: Float(repetitionPenalty ?? 1), presencePenalty: Float(presencePenalty ?? 0),
+            frequencyPenalty: Float(frequencyPenalty ?? 0),
+            logitBias: try Self.logitBias(logitBias ?? [:], vocabularySize: vocabularySize))
         do {
             try parameters.validate()
         } catch {
@@ -90,13 +115,30 @@ struct SamplingRequest: Sendable {
         }
         return parameters
     }
+
+    /// OpenAI's `logit_bias`: keys are token ids in the vocabulary, values in -100...100.
+    static func logitBias(_ bias: [String: Double], vocabularySize: Int) throws -> [TokenID: Float] {
+        var result: [TokenID: Float] = [:]
+        for (key, value) in bias.sorted(by: { $0.key < $1.key }) {
+            guard let id = Int(key), id >= 0, id < vocabularySize else {
+                throw APIError.badRequest("logit_bias: key \"\(key)\" is not a token id of the vocabulary (0..<\(vocabularySize))", param: "logit_bias")
+            }
+            guard SamplingParameters.logitBiasRange.contains(Float(value)) else {
+                throw APIError.badRequest("logit_bias: the bias of token \(key) must be in -100...100, got \(value)", param: "logit_bias")
+            }
+            result[TokenID(id)] = Float(value)
+        }
+        return result
+    }
 }
 
 extension CompletionRequest {
     var sampling: SamplingRequest {
         SamplingRequest(
             maxTokens: maxTokens?.value ?? 16, temperature: temperature, topP: topP, topK: topK?.value, seed: seed?.value, stop: stop,
-            stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs?.value ?? 0, promptField: "prompt")
+            stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs?.value ?? 0, bestOf: bestOf?.value,
+            ignoreEOS: ignoreEOS, minTokens: minTokens?.value, repetitionPenalty: repetitionPenalty, presencePenalty: presencePenalty,
+            frequencyPenalty: frequencyPenalty, logitBias: logitBias, promptField: "prompt")
     }
 }
 
@@ -105,7 +147,8 @@ extension ChatCompletionRequest {
         SamplingRequest(
             maxTokens: (maxCompletionTokens ?? maxTokens)?.value, temperature: temperature, topP: topP, topK: topK?.value, seed: seed?.value,
             stop: stop, stopTokenIds: stopTokenIds?.map(\.value), n: n?.value, logprobs: logprobs == true ? (topLogprobs?.value ?? 0) : 0,
-            promptField: "messages", maxTokensField: maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens")
+            ignoreEOS: ignoreEOS, minTokens: minTokens?.value, repetitionPenalty: repetitionPenalty, presencePenalty: presencePenalty,
+            frequencyPenalty: frequencyPenalty, logitBias: logitBias, promptField: "messages", maxTokensField: maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens")
     }
 }
 

@@ -37,6 +37,21 @@ struct Generate: AsyncParsableCommand {
     @Option(name: .long, help: "Seed for sampling; the same seed gives the same text.")
     var seed: UInt64?
 
+    @Flag(name: .long, help: "Do not stop at the model's end-of-sequence tokens (vLLM's ignore_eos).")
+    var ignoreEos = false
+
+    @Option(name: .long, help: "Generate at least this many tokens before an end-of-sequence token may end the text.")
+    var minTokens: Int = 0
+
+    @Option(name: .long, help: "Repetition penalty over prompt and output tokens (vLLM's, > 0; 1 is off).")
+    var repetitionPenalty: Float = 1
+
+    @Option(name: .long, help: "Presence penalty over the output's tokens (OpenAI's, -2...2; 0 is off).")
+    var presencePenalty: Float = 0
+
+    @Option(name: .long, help: "Frequency penalty over the output's tokens (OpenAI's, -2...2; 0 is off).")
+    var frequencyPenalty: Float = 0
+
     @Flag(name: .long, help: "Wrap each prompt as a user message in the model's chat template.")
     var chat = false
 
@@ -75,7 +90,9 @@ struct Generate: AsyncParsableCommand {
             PromptEntry(prompt: text, adapter: use.isEmpty ? nil : use[use.count == 1 ? 0 : i])
         } + (try promptsFileEntries())
         let parameters = SamplingParameters(
-            temperature: temperature, topK: topK, topP: topP, seed: seed, maxTokens: maxTokens, logprobs: logprobs)
+            temperature: temperature, topK: topK, topP: topP, seed: seed, maxTokens: maxTokens, logprobs: logprobs,
+            ignoreEOS: ignoreEos, minTokens: minTokens, repetitionPenalty: repetitionPenalty, presencePenalty: presencePenalty,
+            frequencyPenalty: frequencyPenalty)
         try parameters.validate()
         let grammar = jsonObject ? try JSONGrammar(.anyObject) : nil
         var requests: [EngineRequest] = []

@@ -81,3 +81,36 @@ func otherSlotsUndisturbed(kernel: LoRAKernel) throws {
     #expect(Array(before[2 * n..<4 * n]) == Array(after[2 * n..<4 * n]))
     #expect(Array(before[n..<2 * n]) != Array(after[n..<2 * n]))  // slot 1 now holds the new adapter
 }
+
+@Test("A plan kept across forward passes (same slots) follows every install and remove", arguments: LoRAKernel.allCases)
+func keptPlanFollowsChanges(kernel: LoRAKernel) throws {
+    var g = SeededGenerator(seed: 8)
+    let shapes = try tinyShapes(layers: 2)
+    let bank = try AdapterBank(capacity: 2, shapes: shapes)
+    bank.loraKernel = kernel
+    _ = try bank.install(AdapterWeights.initialized(
+        name: "first", kind: .flora, rank: 3, targets: TargetModule.llama, shapes: shapes, seed: 11, random: true))
+    _ = try bank.install(AdapterWeights.initialized(
+        name: "lora", kind: .lora, rank: 2, targets: TargetModule.llama, shapes: shapes, seed: 9, random: true))
+    let slots: [AdapterSlot] = [0, 1, AdapterBank.noAdapter, 0]
+    let layers = TargetModule.llama.map { ($0, TestLayer(inputs: shapes.inputs($0), outputs: shapes.outputs($0), withBias: false, &g)) }
+    let inputs = layers.map { randomValues(slots.count * $0.1.inputs, &g) }
+    func forward() {
+        // One "forward pass": prepare once, then every (layer, module) with the same slots.
+        slots.withUnsafeBufferPointer { try! bank.prepare(slots: $0.baseAddress!, tokens: slots.count) }
+        for layer in 0..<shapes.layers {
+            for ((module, base), x) in zip(layers, inputs) {
+                let y = base.run(bank, layer: layer, module: module, x: x, slots: slots)
+                let reference = base.reference(bank, layer: layer, module: module, x: x, slots: slots)
+                #expect(maxRelativeError(y, reference, rows: slots.count) < 1e-5, "layer \(layer) \(module)")
+            }
+        }
+    }
+    forward()
+    forward()
+    bank.remove(0)
+    _ = try bank.install(AdapterWeights.initialized(
+        name: "second", kind: .ia3, rank: 1, targets: [.qProj, .downProj], shapes: shapes, seed: 10, random: true), at: 0)
+    forward()
+    forward()
+}

@@ -65,10 +65,26 @@ import Testing
         #expect(snapshot.runningRequests == 0 && snapshot.waitingRequests == 0)
     }
 
-    @Test func aSeededSampleIsTheSameAloneAndInABusyBatch() async throws {
+    static let samplingCases: [SamplingParameters] = [
+        SamplingParameters(temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, maxTokens: 24),
+        SamplingParameters(
+            temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, maxTokens: 24, minTokens: 6, repetitionPenalty: 1.3,
+            presencePenalty: 0.4, frequencyPenalty: 0.6, logitBias: [101: 3, 32: -5]),
+        SamplingParameters(temperature: 0, maxTokens: 24, ignoreEOS: true, repetitionPenalty: 1.5, frequencyPenalty: 1, logitBias: [256: 2]),
+    ]
+
+    /// The others in the batch: every mix of processors, on or off.
+    static func neighbour(_ i: Int) -> SamplingParameters {
+        SamplingParameters(
+            temperature: i % 4 == 0 ? 0 : 1, seed: UInt64(i), maxTokens: 8 + i, ignoreEOS: i % 5 == 0, minTokens: i % 3,
+            repetitionPenalty: i % 2 == 0 ? 1 : 1.2, presencePenalty: i % 3 == 1 ? -0.5 : 0, frequencyPenalty: i % 4 == 1 ? 0.8 : 0,
+            logitBias: i % 6 == 0 ? [Int32(65 + i): 4] : [:])
+    }
+
+    @Test(arguments: samplingCases)
+    func aSeededSampleIsTheSameAloneAndInABusyBatch(_ parameters: SamplingParameters) async throws {
         let model = try TinyModels.model()
         let config = EngineConfig(maxNumSeqs: 32, maxNumBatchedTokens: 128, kvCacheTokens: 4096)
-        let parameters = SamplingParameters(temperature: 0.9, topK: 40, topP: 0.95, seed: 1234, maxTokens: 24)
         let prompt: [Int32] = Array("Once upon a time".utf8).map(Int32.init)
         let alone = try Engine(model: model, tokenizer: TinyModels.tokenizer(), config: config)
         let soloRun = await collect(alone.generate(EngineRequest(promptTokens: prompt, parameters: parameters)))
@@ -77,7 +93,7 @@ import Testing
         let runs = await withTaskGroup(of: (Int, EngineRun).self) { group in
             for i in 0..<20 {
                 group.addTask {
-                    let other = SamplingParameters(temperature: 1, seed: UInt64(i), maxTokens: 8 + i)
+                    let other = Self.neighbour(i)
                     let request = i == 7 ? EngineRequest(promptTokens: prompt, parameters: parameters)
                         : EngineRequest(promptTokens: Array(repeating: Int32(i + 65), count: 3 + i), parameters: other)
                     return (i, await collect(busy.generate(request)))
