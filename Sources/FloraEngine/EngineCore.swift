@@ -27,6 +27,9 @@ final class EngineCore {
     private let onEvent: (@Sendable (EngineEvent) -> Void)?
     let probabilities: FloatBuffer       // [vocab] sampler scratch
     let processedLogits: FloatBuffer     // [vocab] logits after a sequence's logits processors
+    let maskedLogits: FloatBuffer        // [vocab] logits under a JSON constraint
+    /// Built when the first request with a response_format arrives.
+    lazy var tokenTrie = TokenTrie(tokenizer)
 
     var streams: [SequenceID: RequestStream] = [:]
     /// Streams that ended this pass: closed after the state is published, so a client that saw
@@ -66,6 +69,7 @@ final class EngineCore {
         self.onEvent = onEvent
         probabilities = FloatBuffer(count: model.vocabularySize)
         processedLogits = FloatBuffer(count: model.vocabularySize)
+        maskedLogits = FloatBuffer(count: model.vocabularySize)
     }
 
     // MARK: The loop
@@ -152,8 +156,12 @@ final class EngineCore {
             // The stream decides when the request finishes (RequestStream.accept); the scheduler
             // only stops a sequence at the model length, which `maxTokens` already respects.
             try scheduler.add(id: id, promptTokens: request.promptTokens, adapterName: request.adapterName)
-            streams[id] = RequestStream(
+            var stream = RequestStream(
                 continuation: continuation, request: request, maxTokens: maxTokens, tokenizer: tokenizer, arrival: arrival)
+            if let grammar = request.grammar {
+                stream.constraint = JSONConstraint(grammar: grammar, trie: tokenTrie, stopTokens: stream.stopTokens)
+            }
+            streams[id] = stream
             promptTokensTotal += request.promptTokens.count
         } catch let error as SchedulerError {
             continuation.finish(throwing: EngineError.invalidRequest(error.description))

@@ -36,11 +36,16 @@ extension EngineCore {
 
         var sampled: [SequenceID: Int32] = [:]
         var finishing: [(SequenceID, FinishReason)] = []
+        var unsatisfiable: [SequenceID] = []   // their response_format allows no token of the vocabulary
         let now = ContinuousClock.now
         do {
             try runner.execute(batch, adapters: adapters.store) { row, logits in
                 let id = sampledSequences[row]
                 guard var stream = streams[id] else { return }
+                guard let logits = stream.constrained(logits, scratch: maskedLogits.pointer) else {
+                    unsatisfiable.append(id)
+                    return
+                }
                 let token = stream.sampler.sample(logits, probabilities: probabilities.pointer, processed: processedLogits.pointer)
                 let piece = stream.accept(token)
                 emit(stream.lastToken.map { .interTokenLatency(seconds: (now - $0).seconds) }
@@ -62,6 +67,7 @@ extension EngineCore {
             return true
         }
         for (id, reason) in finishing { close(id, reason: reason) }
+        for id in unsatisfiable { fail(id, .failed("response_format: no token of the vocabulary continues the JSON written so far")) }
         // The streams decided every finish above; the scheduler's own stop at the model length
         // cannot come first (each stream's `maxTokens` respects it), but a sequence it ends is
         // still ended properly.

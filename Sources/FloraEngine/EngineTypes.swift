@@ -72,11 +72,14 @@ public struct EngineRequest: Sendable {
     public var adapterName: String?
     /// Registered adapters with weights, served as one adapter (`AdapterMixture`); nil otherwise.
     public private(set) var mixture: AdapterMixture?
+    /// The JSON the output must be (response_format), enforced token by token; nil: any text.
+    public var grammar: JSONGrammar?
 
-    public init(promptTokens: [Int32], parameters: SamplingParameters, adapterName: String? = nil) {
+    public init(promptTokens: [Int32], parameters: SamplingParameters, adapterName: String? = nil, grammar: JSONGrammar? = nil) {
         self.promptTokens = promptTokens
         self.parameters = parameters
         self.adapterName = adapterName
+        self.grammar = grammar
     }
 
     /// A request for a mixture of registered adapters; one part of weight 1 is that adapter.

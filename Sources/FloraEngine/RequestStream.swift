@@ -29,6 +29,8 @@ struct RequestStream {
     /// `min_tokens` held stop strings off).
     private var stopFloor = 0
     var sampler: Sampler
+    /// The request's response_format, if it has one.
+    var constraint: JSONConstraint?
     private var detokenizer: StreamingDetokenizer
     private(set) var generated = 0
     /// The decoded text so far, as UTF-8, and how much of it the client has been sent.
@@ -69,12 +71,26 @@ struct RequestStream {
         if let cut = stopStringStart(after: searchFrom) {
             return output([sampled], upTo: cut, finish: .stop)
         }
+        if let constraint {
+            constraint.accept(sampled.token)
+            if constraint.isFinished {
+                text += Array(detokenizer.finish().utf8)
+                return output([sampled], upTo: stopStringStart(after: searchFrom) ?? text.count, finish: .stop)
+            }
+        }
         if generated >= maxTokens {
             text += Array(detokenizer.finish().utf8)
             if generated <= minTokens { stopFloor = text.count }
             return output([sampled], upTo: stopStringStart(after: searchFrom) ?? text.count, finish: .length)
         }
         return output([sampled], upTo: text.count - heldBack(), finish: nil)
+    }
+
+    /// The logits the sampler may choose from: the model's, or under a response_format those
+    /// of the allowed tokens (the rest −∞, in `scratch`); nil when the format allows no token.
+    func constrained(_ logits: UnsafeBufferPointer<Float>, scratch: UnsafeMutablePointer<Float>) -> UnsafeBufferPointer<Float>? {
+        guard let constraint else { return logits }
+        return constraint.masked(logits, scratch: scratch)
     }
 
     /// The last piece when the engine ends the request for another reason (abort, shutdown).

@@ -15,7 +15,8 @@ extension FloraAPI {
             }
         }
         let prompt = try chatPromptTokens(body.messages)
-        let sampling = body.sampling
+        var sampling = body.sampling
+        sampling.grammar = try body.responseFormat?.grammar()
         let requests = try sampling.engineRequests(prompts: [prompt], adapter: adapter, maxModelLength: maxModelLength, vocabularySize: vocabularySize)
         let render = ChatRenderer(
             id: Self.newID("chatcmpl-"), created: Self.now, model: modelName(body.model), tokenizer: tokenizer,

@@ -9,7 +9,8 @@ extension FloraAPI {
         let body = try await request.decodeJSON(CompletionRequest.self, limit: configuration.maxBodyBytes)
         let adapter = try await adapterChoice(model: body.model, adapters: body.adapters, scale: body.adapterScale)
         let prompts = try promptTokens(body.prompt)
-        let sampling = body.sampling
+        var sampling = body.sampling
+        sampling.grammar = try body.responseFormat?.grammar()
         if body.echo == true, sampling.logprobs > 0 {
             throw APIError.badRequest("echo together with logprobs (log-probabilities of the prompt) is not supported", param: "echo")
         }

@@ -1,9 +1,9 @@
 // The request bodies of /v1/completions and /v1/chat/completions as OpenAI documents them,
 // with vLLM's extensions (`top_k`, `stop_token_ids`, `ignore_eos`, `min_tokens`,
-// `repetition_penalty`, and `best_of` on completions), and Flora's `adapters` and
-// `adapter_scale` (AdapterChoice.swift). Every field but the prompt or messages is
-// optional; defaults and range checks live in `SamplingRequest`. `logit_bias` keys are token ids
-// written as strings (JSON object keys), read there too.
+// `repetition_penalty`, `best_of` on completions, and `response_format` on completions too),
+// and Flora's `adapters` and `adapter_scale` (AdapterChoice.swift). Every field but the prompt or
+// messages is optional; defaults and range checks live in `SamplingRequest`. `logit_bias` keys
+// are token ids written as strings (JSON object keys), read there too.
 
 struct CompletionRequest: Decodable, Sendable {
     var model: String?
@@ -29,6 +29,7 @@ struct CompletionRequest: Decodable, Sendable {
     var logitBias: [String: Double]?
     var adapters: [AdapterPartInput]?
     var adapterScale: Double?
+    var responseFormat: ResponseFormatInput?
 
     enum CodingKeys: String, CodingKey {
         case model, prompt, adapters, adapterScale = "adapter_scale", temperature, seed, stop, n, logprobs, echo, stream
@@ -36,6 +37,7 @@ struct CompletionRequest: Decodable, Sendable {
         case bestOf = "best_of"
         case ignoreEOS = "ignore_eos", minTokens = "min_tokens", repetitionPenalty = "repetition_penalty"
         case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty", logitBias = "logit_bias"
+        case responseFormat = "response_format"
     }
 }
 
@@ -63,6 +65,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var logitBias: [String: Double]?
     var adapters: [AdapterPartInput]?
     var adapterScale: Double?
+    var responseFormat: ResponseFormatInput?
 
     enum CodingKeys: String, CodingKey {
         case model, messages, adapters, adapterScale = "adapter_scale", temperature, seed, stop, n, logprobs, stream
@@ -70,6 +73,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
         case stopTokenIds = "stop_token_ids", topLogprobs = "top_logprobs", streamOptions = "stream_options"
         case ignoreEOS = "ignore_eos", minTokens = "min_tokens", repetitionPenalty = "repetition_penalty"
         case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty", logitBias = "logit_bias"
+        case responseFormat = "response_format"
     }
 }
 

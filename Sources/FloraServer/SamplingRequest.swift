@@ -32,6 +32,8 @@ struct SamplingRequest: Sendable {
     var promptField: String
     /// The field `maxTokens` came from: `max_tokens` or `max_completion_tokens`.
     var maxTokensField = "max_tokens"
+    /// The JSON every choice must be (`response_format`); nil: text.
+    var grammar: JSONGrammar?
 
     static let maxChoices = 64
     static let maxStopStrings = 16
@@ -70,7 +72,9 @@ struct SamplingRequest: Sendable {
                 var perChoice = parameters
                 // Distinct samples for n > 1 that are still reproducible from one seed.
                 if let seed = perChoice.seed, choice > 0 { perChoice.seed = seed &+ UInt64(choice) }
-                requests.append(adapter.engineRequest(prompt: prompt, parameters: perChoice))
+                var request = adapter.engineRequest(prompt: prompt, parameters: perChoice)
+                request.grammar = grammar
+                requests.append(request)
             }
         }
         return requests

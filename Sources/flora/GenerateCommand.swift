@@ -61,6 +61,9 @@ struct Generate: AsyncParsableCommand {
     @Option(name: .long, help: "With --format json: report the N most likely tokens at each step (0-20).")
     var logprobs: Int = 0
 
+    @Flag(name: .long, help: "Constrain every output to a JSON object (the API's response_format json_object), token by token.")
+    var jsonObject = false
+
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
 
     func validate() throws {
@@ -91,20 +94,23 @@ struct Generate: AsyncParsableCommand {
             ignoreEOS: ignoreEos, minTokens: minTokens, repetitionPenalty: repetitionPenalty, presencePenalty: presencePenalty,
             frequencyPenalty: frequencyPenalty, chosenLogprob: logprobs > 0)
         try parameters.validate()
+        let grammar = jsonObject ? try JSONGrammar(.anyObject) : nil
         var requests: [EngineRequest] = []
         for entry in entries {
             let rendered = chat ? try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: entry.prompt)], addGenerationPrompt: true) : entry.prompt
             let tokens = tokenizer.encode(rendered)
             guard let use = entry.adapter, use != "base" else {
-                requests.append(EngineRequest(promptTokens: tokens, parameters: parameters))
+                requests.append(EngineRequest(promptTokens: tokens, parameters: parameters, grammar: grammar))
                 continue
             }
             let mixture = try Self.mixture(use, registered: engine.isRegistered(adapter:))
             for part in mixture?.parts.map(\.name) ?? [use] where !engine.isRegistered(adapter: part) {
                 throw ValidationError("adapter '\(part)' is not registered (register it with --adapter \(part)=PATH)")
             }
-            requests.append(mixture.map { EngineRequest(promptTokens: tokens, parameters: parameters, mixture: $0) }
-                ?? EngineRequest(promptTokens: tokens, parameters: parameters, adapterName: use))
+            var request = mixture.map { EngineRequest(promptTokens: tokens, parameters: parameters, mixture: $0) }
+                ?? EngineRequest(promptTokens: tokens, parameters: parameters, adapterName: use)
+            request.grammar = grammar
+            requests.append(request)
         }
         let streaming = format == .text && requests.count == 1
         let results = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
