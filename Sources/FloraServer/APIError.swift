@@ -12,11 +12,14 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// The request field at fault (`max_tokens`, `messages[2].content` …), when there is one.
     public var param: String?
+    /// Seconds a client should wait before trying again (429 and 503), sent as `Retry-After`.
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, _ message: String, param: String? = nil) {
+    public init(_ status: HTTPResponse.Status, _ message: String, param: String? = nil, retryAfter: Int? = nil) {
         self.status = status
         self.message = message
         self.param = param
+        self.retryAfter = retryAfter
     }
 
     public static func badRequest(_ message: String, param: String? = nil) -> APIError { APIError(.badRequest, message, param: param) }
@@ -55,7 +58,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     func response() -> Response {
-        JSONOutput.response(body, status: status)
+        var response = JSONOutput.response(body, status: status)
+        if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+        return response
     }
 }
 

@@ -8,7 +8,10 @@ extension FloraAPI {
     public func router() -> Router<FloraRequestContext> {
         let router = Router(context: FloraRequestContext.self)
         router.add(middleware: OpenAIErrorMiddleware())
-        if let key = configuration.apiKey { router.add(middleware: APIKeyMiddleware(key: key)) }
+        if !configuration.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys)) }
+        if configuration.limits.maxConcurrentRequests != nil || configuration.limits.requestsPerMinutePerKey != nil {
+            router.add(middleware: RequestLimitsMiddleware(limits: configuration.limits))
+        }
         router.get("/health", use: health)
         router.get("/metrics", use: metricsText)
         router.get("/v1/models", use: models)

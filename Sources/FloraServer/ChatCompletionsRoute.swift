@@ -16,6 +16,7 @@ extension FloraAPI {
         }
         let prompt = try chatPromptTokens(body.messages)
         var sampling = body.sampling
+        sampling.maxTokensLimit = configuration.limits.maxTokensPerRequest
         sampling.grammar = try body.responseFormat?.grammar()
         let requests = try sampling.engineRequests(prompts: [prompt], adapter: adapter, maxModelLength: maxModelLength, vocabularySize: vocabularySize)
         let render = ChatRenderer(

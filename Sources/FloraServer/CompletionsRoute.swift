@@ -10,6 +10,7 @@ extension FloraAPI {
         let adapter = try await adapterChoice(model: body.model, adapters: body.adapters, scale: body.adapterScale)
         let prompts = try promptTokens(body.prompt)
         var sampling = body.sampling
+        sampling.maxTokensLimit = configuration.limits.maxTokensPerRequest
         sampling.grammar = try body.responseFormat?.grammar()
         if body.echo == true, sampling.logprobs > 0 {
             throw APIError.badRequest("echo together with logprobs (log-probabilities of the prompt) is not supported", param: "echo")

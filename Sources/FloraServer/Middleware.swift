@@ -1,6 +1,6 @@
 // The two middlewares: every error leaves in OpenAI's shape (including the router's own 404s
 // and anything unexpected, which becomes a 500 rather than a dropped connection), and
-// `--api-key` guards every route but /health and /metrics.
+// `--api-key` (one or several) guards every route but /health and /metrics.
 
 import Hummingbird
 import NIOCore
@@ -23,11 +23,11 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
 
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = FloraRequestContext
-    let key: String
+    let keys: [String]
     static let openPaths: Set<String> = ["/health", "/metrics"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard Self.openPaths.contains(request.uri.path) || Self.matches(request.headers[.authorization], key) else {
+        guard Self.openPaths.contains(request.uri.path) || keys.map({ Self.matches(request.headers[.authorization], $0) }).contains(true) else {
             throw APIError(.unauthorized, "a valid API key is required: send 'Authorization: Bearer <key>'")
         }
         return try await next(request, context)

@@ -30,6 +30,8 @@ struct SamplingRequest: Sendable {
     var logitBias: [String: Double]?
     /// The field that holds the prompt, for errors: `prompt` or `messages`.
     var promptField: String
+    /// The server's `--max-tokens-limit`: a cap on `maxTokens` and its default.
+    var maxTokensLimit: Int?
     /// The field `maxTokens` came from: `max_tokens` or `max_completion_tokens`.
     var maxTokensField = "max_tokens"
     /// The JSON every choice must be (`response_format`); nil: text.
@@ -88,8 +90,12 @@ struct SamplingRequest: Sendable {
                 param: promptField)
         }
         let room = maxModelLength - promptLength
-        let maxTokens = maxTokens ?? room
+        let maxTokens = maxTokens ?? min(room, maxTokensLimit ?? room)
         guard maxTokens >= 1 else { throw APIError.badRequest("\(maxTokensField) must be at least 1, got \(maxTokens)", param: maxTokensField) }
+        if let limit = maxTokensLimit, maxTokens > limit {
+            throw APIError.badRequest(
+                "\(maxTokensField) is \(maxTokens), above this server's limit of \(limit) tokens per request (--max-tokens-limit)", param: maxTokensField)
+        }
         guard maxTokens <= room else {
             throw APIError.badRequest(
                 "This model's maximum context length is \(maxModelLength) tokens. However, you requested \(promptLength) + \(maxTokens) tokens (\(promptLength) in the \(promptField), \(maxTokens) for the completion). Please reduce the length of the \(promptField) or the completion.",

@@ -31,8 +31,17 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The base model's name in requests and /v1/models (default: the model file's name).")
     var servedModelName: String?
 
-    @Option(name: .long, help: "Require 'Authorization: Bearer KEY' on every route but /health and /metrics.")
-    var apiKey: String?
+    @Option(name: .long, help: "Require 'Authorization: Bearer KEY' on every route but /health and /metrics (repeat for several keys).")
+    var apiKey: [String] = []
+
+    @Option(name: .long, help: "Most tokens one request may ask for (larger max_tokens get 400; the default for requests that name none).")
+    var maxTokensLimit: Int?
+
+    @Option(name: .long, help: "Most HTTP requests handled at once, streams until their last byte (more get 503 with Retry-After).")
+    var maxConcurrentRequests: Int?
+
+    @Option(name: .long, help: "Most requests per minute per API key, as a token bucket (more get 429 with Retry-After).")
+    var rateLimit: Int?
 
     @Option(name: .long, help: "Most requests queued or running; more get 429.")
     var maxQueue = 1024
@@ -48,6 +57,10 @@ struct Serve: AsyncParsableCommand {
         if maxBodyBytes < 1024 { throw ValidationError("--max-body-bytes must be at least 1024, got \(maxBodyBytes)") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535, got \(port)") }
         if drainSeconds < 0 { throw ValidationError("--drain-seconds must be ≥ 0, got \(drainSeconds)") }
+        for (name, value) in [("--max-tokens-limit", maxTokensLimit), ("--max-concurrent-requests", maxConcurrentRequests), ("--rate-limit", rateLimit)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
+        }
+        if apiKey.contains(where: \.isEmpty) { throw ValidationError("--api-key must not be empty") }
     }
 
     func run() async throws {
@@ -59,8 +72,9 @@ struct Serve: AsyncParsableCommand {
         let metrics = ServerMetrics()
         let engine = try Engine(model: model, tokenizer: loaded.tokenizer, config: engineConfig, onEvent: metrics.record)
         let configuration = ServerConfiguration(
-            host: host, port: port, servedModelName: servedModelName ?? loaded.name, modelPath: path, apiKey: apiKey,
-            adapterRoot: adapterDir, maxBodyBytes: maxBodyBytes, drainTimeout: .seconds(drainSeconds))
+            host: host, port: port, servedModelName: servedModelName ?? loaded.name, modelPath: path, apiKeys: apiKey,
+            adapterRoot: adapterDir, maxBodyBytes: maxBodyBytes, drainTimeout: .seconds(drainSeconds),
+            limits: ServerLimits(maxTokensPerRequest: maxTokensLimit, maxConcurrentRequests: maxConcurrentRequests, requestsPerMinutePerKey: rateLimit))
         let catalog = try await AdapterCatalog(engine: engine, baseModelName: configuration.servedModelName, adapterRoot: adapterDir)
         for (name, adapterPath) in try engineOptions.namedAdapters() {
             do {

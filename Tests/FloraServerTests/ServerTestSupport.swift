@@ -25,7 +25,8 @@ struct TestServer {
     static func make(
         engineConfig: EngineConfig = EngineConfig(maxNumSeqs: 16, maxNumBatchedTokens: 128, kvCacheTokens: 2048, maxResidentAdapters: 4),
         apiKey: String? = nil, adapterCount: Int = 3, kinds: [AdapterKind] = AdapterKind.allCases, withAdapterRoot: Bool = true,
-        maxBodyBytes: Int = 64 * 1024, contextLength: Int = TinyModels.config.contextLength, pace: Pace? = nil
+        maxBodyBytes: Int = 64 * 1024, contextLength: Int = TinyModels.config.contextLength, pace: Pace? = nil,
+        apiKeys: [String] = [], limits: ServerLimits = ServerLimits()
     ) async throws -> TestServer {
         var modelConfig = TinyModels.config
         modelConfig.contextLength = contextLength
@@ -37,7 +38,8 @@ struct TestServer {
         let engine = try Engine(model: served, tokenizer: tokenizer(), config: engineConfig, onEvent: metrics.record)
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, servedModelName: baseName, modelPath: "/models/tiny", apiKey: apiKey,
-            adapterRoot: withAdapterRoot ? root : nil, maxBodyBytes: maxBodyBytes, drainTimeout: .seconds(5))
+            apiKeys: apiKeys, adapterRoot: withAdapterRoot ? root : nil, maxBodyBytes: maxBodyBytes, drainTimeout: .seconds(5),
+            limits: limits)
         let catalog = try await AdapterCatalog(engine: engine, baseModelName: baseName, adapterRoot: configuration.adapterRoot)
         if withAdapterRoot {
             let skipped = await catalog.registerAdapterDirectory()
