@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "FloraServer",
             dependencies: [
-                "FloraEngine", "FloraModel", "FloraTokenizer", "FloraAdapters",
+                "FloraEngine", "FloraModel", "FloraTokenizer", "FloraAdapters", "FloraFormats",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -45,6 +45,15 @@ public final class SafetensorsFile: Sendable {
         metadata = header.metadata
 
         let dataSize = bytes.count - dataOffset
+        // A file shorter than its header describes was cut, or is still being copied in (a server
+        // that picks up adapter folders as they appear meets such files): said of the file as a
+        // whole, rather than as whichever tensor's offsets happen to be checked first.
+        let declaredEnd = header.entries.values.compactMap { $0.dataOffsets.count == 2 ? $0.dataOffsets[1] : nil }.max() ?? 0
+        if declaredEnd > dataSize {
+            throw FormatError(.truncated, file: path,
+                              expected: "\(declaredEnd) bytes of data after the \(dataOffset)-byte header, as its data_offsets declare",
+                              found: "\(dataSize) bytes: the file is truncated, or still being written")
+        }
         var infos: [String: SafetensorsTensorInfo] = [:]
         infos.reserveCapacity(header.entries.count)
         for (name, entry) in header.entries {

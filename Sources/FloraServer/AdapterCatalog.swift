@@ -2,7 +2,8 @@
 // then registered with the engine, whose adapter cache is the one registry (the engine checks
 // the folder's config and safetensors header against the model, so a broken adapter is refused
 // up front with the loader's reason and changes nothing). Loads and unloads of one name are
-// serialised: the actor marks a name busy across its awaits.
+// serialised: the actor marks a name busy across its awaits. With autoload the catalog follows
+// the adapter root as folders appear and go (AdapterCatalog+Autoload.swift).
 
 import FloraAdapters
 import FloraEngine
@@ -13,11 +14,18 @@ public actor AdapterCatalog {
     let baseModelName: String
     /// Real path of `--adapter-dir`, or nil: no loads by path at run time.
     public nonisolated let root: String?
+    /// Whether folders that appear under `root` after start are served, and ones that go away
+    /// forgotten (`--no-adapter-autoload` turns it off).
+    public nonisolated let autoload: Bool
     private var busy: Set<String> = []
+    /// Registrations of folders that appeared, in flight, by name: every request that names the
+    /// folder meanwhile waits for the one registration.
+    var appearing: [String: Task<Result<Bool, APIError>, Never>] = [:]
 
-    public init(engine: Engine, baseModelName: String, adapterRoot: String?) async throws {
+    public init(engine: Engine, baseModelName: String, adapterRoot: String?, autoload: Bool = true) async throws {
         self.engine = engine
         self.baseModelName = baseModelName
+        self.autoload = autoload
         if let adapterRoot {
             guard let resolved = AdapterPaths.realPath(adapterRoot) else {
                 throw APIError.badRequest("the adapter directory '\(adapterRoot)' does not exist")
@@ -90,12 +98,7 @@ public actor AdapterCatalog {
     /// not keep the server down. Returns the skipped folders with the reason.
     public func registerAdapterDirectory() async -> [(folder: String, reason: String)] {
         guard let root else { return [] }
-        let entries = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
-        let folders = entries.filter { entry in
-            var isDirectory: ObjCBool = false
-            return !entry.hasPrefix(".") && FileManager.default.fileExists(atPath: root + "/" + entry, isDirectory: &isDirectory)
-                && isDirectory.boolValue
-        }
+        let folders = AdapterPaths.folders(in: root)
         // Checking a folder (config and safetensors header) is the cost of startup: spread it
         // over the cores, a few folders in flight per core.
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount * 2)

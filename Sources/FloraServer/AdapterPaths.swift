@@ -38,13 +38,30 @@ enum AdapterPaths {
         guard let resolved = realPath(joined) else {
             throw APIError.badRequest("no adapter folder at '\(path)'", param: "lora_path")
         }
-        guard resolved == root || resolved.hasPrefix(root == "/" ? "/" : root + "/") else {
+        guard resolved == root || isInside(resolved, root: root) else {
             throw APIError(.forbidden, "'\(path)' is outside the adapter directory given at start (--adapter-dir); only folders inside it may be loaded", param: "lora_path")
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard isFolder(resolved) else {
             throw APIError.badRequest("'\(path)' is not a folder; an adapter is a folder with adapter_config.json and adapter_model.safetensors", param: "lora_path")
         }
         return resolved
+    }
+
+    /// Whether `path` lies strictly under `root` (a real path), by name only.
+    static func isInside(_ path: String, root: String) -> Bool {
+        path.hasPrefix(root == "/" ? "/" : root + "/")
+    }
+
+    /// Whether a folder is at `path`, symbolic links followed.
+    static func isFolder(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// The folders directly under `root` by name, sorted; hidden ones are skipped (editors and
+    /// copy tools keep their temporary files there).
+    static func folders(in root: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return entries.filter { !$0.hasPrefix(".") && isFolder(root + "/" + $0) }.sorted()
     }
 }

@@ -32,7 +32,7 @@ public struct FloraAPI: Sendable {
     /// The adapter `model` names: nil for the base model (or no `model`), 404 for an unknown name.
     func adapter(forModel model: String?) async throws -> String? {
         guard let model, model != configuration.servedModelName else { return nil }
-        guard catalog.path(of: model) != nil else {
+        guard try await catalog.resolve(name: model) else {
             throw APIError.notFound("The model `\(model)` does not exist.", param: "model")
         }
         return model

@@ -1,5 +1,5 @@
-// GET /v1/models: the base model, then every registered adapter with `parent` = the base
-// model's id and `root` = its folder (vLLM's fields).
+// GET /v1/models: the base model, then every adapter (registered, or a folder that appeared
+// under --adapter-dir) with `parent` = the base model's id and `root` = its folder (vLLM's fields).
 
 import Hummingbird
 
@@ -24,7 +24,7 @@ extension FloraAPI {
         let base = configuration.servedModelName
         let created = Self.now
         var data = [ModelList.Model(id: base, created: created, root: configuration.modelPath, parent: .null, maxModelLen: maxModelLength)]
-        for adapter in catalog.adapters {
+        for adapter in await catalog.listedAdapters() {
             data.append(ModelList.Model(id: adapter.name, created: created, root: adapter.path, parent: OrNull(base), maxModelLen: maxModelLength))
         }
         return JSONOutput.response(ModelList(data: data))

@@ -10,7 +10,9 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve the model over an OpenAI-compatible HTTP API, each request with its own adapter.",
         discussion: """
             Every folder directly under --adapter-dir is registered by its folder name at start; a folder that \
-            does not load is skipped with a warning. /v1/load_lora_adapter loads only folders inside --adapter-dir \
+            does not load is skipped with a warning. While serving, a request naming a folder that appeared under \
+            --adapter-dir registers it on the spot, and a folder removed from it is forgotten once no request uses \
+            it (--no-adapter-autoload turns this off). /v1/load_lora_adapter loads only folders inside --adapter-dir \
             (symbolic links and '..' resolved; a relative lora_path is taken inside it); without --adapter-dir it \
             refuses every load. --api-key guards every route but /health and /metrics. SIGTERM or SIGINT stops \
             taking requests, lets running ones finish for up to --drain-seconds, then exits 0.
@@ -27,6 +29,10 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .long, help: "Register every adapter folder inside this directory by its folder name; /v1/load_lora_adapter may load only from here.")
     var adapterDir: String?
+
+    @Flag(name: .long, inversion: .prefixedNo,
+          help: "Serve folders that appear under --adapter-dir while running, and forget ones removed from it.")
+    var adapterAutoload = true
 
     @Option(name: .long, help: "The base model's name in requests and /v1/models (default: the model file's name).")
     var servedModelName: String?
@@ -75,7 +81,7 @@ struct Serve: AsyncParsableCommand {
             host: host, port: port, servedModelName: servedModelName ?? loaded.name, modelPath: path, apiKeys: apiKey,
             adapterRoot: adapterDir, maxBodyBytes: maxBodyBytes, drainTimeout: .seconds(drainSeconds),
             limits: ServerLimits(maxTokensPerRequest: maxTokensLimit, maxConcurrentRequests: maxConcurrentRequests, requestsPerMinutePerKey: rateLimit))
-        let catalog = try await AdapterCatalog(engine: engine, baseModelName: configuration.servedModelName, adapterRoot: adapterDir)
+        let catalog = try await AdapterCatalog(engine: engine, baseModelName: configuration.servedModelName, adapterRoot: adapterDir, autoload: adapterAutoload)
         for (name, adapterPath) in try engineOptions.namedAdapters() {
             do {
                 try await catalog.register(name: name, path: adapterPath)

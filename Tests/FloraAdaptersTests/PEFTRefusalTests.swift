@@ -76,7 +76,7 @@ private let malformations: [Malformation] = [
         let bytes = try Data(contentsOf: url)
         try bytes.prefix(bytes.count - 10).write(to: url)
         return folder
-    }, kind: .outOfBounds, file: "adapter_model.safetensors", item: nil, mentions: []),
+    }, kind: .truncated, file: "adapter_model.safetensors", item: nil, mentions: ["truncated, or still being written"]),
     Malformation(label: "wrong shape", make: { try broken { replace(q0A, in: &$0, with: RawTensor(q0A, shape: [2, 39], values: .init(repeating: 1, count: 78))) } },
                  kind: .invalidValue, file: "adapter_model.safetensors", item: q0A, mentions: ["[2, 40]", "[2, 39]"]),
     Malformation(label: "rank other than the config's", make: { try broken(config: loraConfig(r: 4)) },

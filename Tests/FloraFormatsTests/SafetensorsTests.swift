@@ -94,6 +94,14 @@ import Testing
         #expect(accepted.isEmpty, "cuts that parsed: \(accepted.prefix(10))")
     }
 
+    @Test func aFileCutInsideItsDataIsRefusedAsTruncated() throws {
+        let bytes = try SafetensorsWriter.serialized(tensors: Self.tensors, metadata: ["format": "pt"])
+        let error = refusal(Array(bytes.dropLast(1)))
+        #expect(error?.kind == .truncated)
+        #expect(error?.item == nil, "the file as a whole, not one tensor")
+        #expect(error?.description.contains("still being written") == true, "\(error?.description ?? "accepted")")
+    }
+
     @Test func anAbsurdHeaderLengthIsRefused() {
         var bytes: [UInt8] = []
         Swift.withUnsafeBytes(of: (UInt64(1) << 62).littleEndian) { bytes += $0 }
@@ -105,7 +113,7 @@ import Testing
     @Test(arguments: [
         (#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}"#, "8 bytes"),
         (#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}"#, "begin ≤ end"),
-        (#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[64,72]}}"#, "≤ 64"),
+        (#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[64,72]}}"#, "72 bytes of data"),
         (#"{"t":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}}"#, "0 ≤ begin"),
         (#"{"t":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}"#, "non-negative"),
         (#"{"t":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}}"#, "\"F33\""),
