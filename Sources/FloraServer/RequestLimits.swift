@@ -63,13 +63,15 @@ struct RequestLimitsMiddleware: RouterMiddleware {
 }
 
 /// The middleware's counters, shared by every request.
-final class RequestLimitsState: Sendable {
+public final class RequestLimitsState: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
     }
     private let inFlight = Atomic<Int>(0)
     private let buckets = Mutex<[String: Bucket]>([:])
+
+    public init() {}
 
     func enter(maximum: Int) -> Bool {
         if inFlight.add(1, ordering: .relaxed).newValue <= maximum { return true }
@@ -80,7 +82,7 @@ final class RequestLimitsState: Sendable {
     func leave() { inFlight.subtract(1, ordering: .relaxed) }
 
     /// Takes one request from `key`'s bucket; nil if it had one, else whole seconds until it will.
-    func take(key: String, perMinute: Int, now: ContinuousClock.Instant) -> Int? {
+    public func take(key: String, perMinute: Int, now: ContinuousClock.Instant) -> Int? {
         buckets.withLock { buckets in
             let capacity = Double(perMinute), perSecond = Double(perMinute) / 60
             var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
