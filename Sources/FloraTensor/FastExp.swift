@@ -38,9 +38,9 @@ public enum FastExp {
             i += 16
         }
         var total = sum.sum()
-        while i < count {
-            total += exp16(SIMD16(repeating: x[i] + shift))[0]
-            i += 1
+        if i < count {
+            let tail = exp16(loadUnaligned16(x + i, lanes: count - i) + offset)
+            for lane in 0..<(count - i) { total += tail[lane] }
         }
         return total
     }
