@@ -28,8 +28,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
-        // Layer 1: storage, packed SIMD kernels, quantized blocks, threading.
-        .target(name: "FloraTensor"),
+        // Layer 1: storage, packed SIMD kernels, quantized blocks, threading. The int8 dot-product
+        // kernels are C because Swift cannot emit VNNI instructions (DESIGN.md section 9).
+        .target(name: "CFloraKernels"),
+        .target(name: "FloraTensor", dependencies: ["CFloraKernels"]),
         // Layer 2: file formats and the tokenizer.
         .target(name: "FloraFormats", dependencies: ["FloraTensor"]),
         .target(name: "FloraTokenizer"),

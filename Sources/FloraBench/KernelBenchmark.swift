@@ -38,6 +38,16 @@ public struct KernelBenchmark: Sendable {
     /// Q8_0, Q4_1 and the K-quants). K-quants need every shape's inputs in whole super-blocks
     /// of 256 (`shapes(_:inputsRoundedUpTo:)`).
     public var weightFormat: BlockFormat = .f32
+    /// How products with quantized weights compute: `.exact` (dequantized fp32) or `.int8`
+    /// (int8 activations and VNNI dot products, for Q8_0 and Q4_1 on CPUs that have them).
+    public var products: QuantizedProducts = .exact
+
+    /// What the products of this run execute, for the header.
+    var arithmetic: String {
+        guard weightFormat != .f32 else { return "fp32 FMA" }
+        let int8 = products == .int8 && (weightFormat == .q8_0 || weightFormat == .q4_1) && QuantizedProducts.int8KernelsAvailable
+        return int8 ? "int8 activations, VNNI dot products (figures are GOP/s: 2 per multiply-add)" : "weights dequantized to fp32 in the kernel, fp32 FMA"
+    }
 
     /// `shapes` with every layer's inputs rounded up to a multiple of `multiple`, named with the
     /// new width when it changed (SmolLM2's 576 inputs become 768 for K-quants).
@@ -62,7 +72,7 @@ public struct KernelBenchmark: Sendable {
     @discardableResult
     public func run(print: (String) -> Void) -> Double {
         let cores = ParallelRegion.coreCount
-        print("Flora kernels: \(weightFormat) weights, y = x·Wᵀ, packed 32-column panels, SIMD16 tiles, \(cores) cores, parallelism \(parallelism)")
+        print("Flora kernels: \(weightFormat) weights, y = x·Wᵀ, packed 32-column panels, \(arithmetic), \(cores) cores, parallelism \(parallelism)")
         if shapes.contains(where: { $0.name.hasSuffix("*") }) {
             print("* inputs rounded up to whole blocks of the weight format (K-quants: super-blocks of 256).")
         }
@@ -75,16 +85,16 @@ public struct KernelBenchmark: Sendable {
         }
         print("")
         var header = "layer     n×k        "
-        for rows in rowCounts { header += pad("rows=\(rows)", 10) }
+        for rows in rowCounts { header += pad("rows=\(rows)", 16) }
         header += pad("1-row GB/s", 12) + pad("read GB/s", 11)
-        print(header + "   (GFLOP/s)")
+        print(header + "   (GFLOP/s, and % of the FMA peak of all cores)")
         for shape in shapes {
             var line = pad(shape.name, 10, left: true) + pad("\(shape.outputs)×\(shape.inputs)", 11, left: true)
             var oneRowBandwidth: Double?
             for rows in rowCounts {
                 let seconds = timeMultiply(shape: shape, rows: rows)
                 let gflops = 2 * Double(rows * shape.outputs * shape.inputs) / seconds / 1e9
-                line += pad(String(format: "%.1f", gflops), 10)
+                line += pad(String(format: "%.1f (%.0f%%)", gflops, 100 * gflops / all), 16)
                 if rows == 1 { oneRowBandwidth = Double(shape.outputs * shape.inputs) * bytesPerWeight / seconds / 1e9 }
             }
             line += pad(oneRowBandwidth.map { String(format: "%.1f", $0) } ?? "-", 12)
@@ -211,7 +221,8 @@ public struct KernelBenchmark: Sendable {
     func randomPacked(_ shape: Shape) -> PackedMatrix {
         let weight = randomWeight(shape)
         guard weightFormat != .f32,
-              let packed = try? PackedMatrix(quantizing: weight.pointer, outputs: shape.outputs, inputs: shape.inputs, format: weightFormat)
+              let packed = try? PackedMatrix(
+                  quantizing: weight.pointer, outputs: shape.outputs, inputs: shape.inputs, format: weightFormat, products: products)
         else { return PackedMatrix(weight) }
         return packed
     }

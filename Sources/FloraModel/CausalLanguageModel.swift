@@ -88,7 +88,7 @@ extension CausalLanguageModel {
             try batch.adapterSlots.withUnsafeBufferPointer { try adapters.prepare(slots: $0.baseAddress!, tokens: t) }
         }
         let longest = (batch.positions.max().map { Int($0) + 1 }) ?? 0
-        scratch.reserve(tokens: t, logitRows: batch.logitTokens.count, context: longest)
+        scratch.reserve(tokens: t, logitRows: batch.logitTokens.count, context: longest, blockSize: cache.blockSize)
         return LinearLayers(bank: usesAdapters ? adapters : nil, slots: batch.adapterSlots, tokens: t)
     }
 }

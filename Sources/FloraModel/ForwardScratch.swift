@@ -19,14 +19,15 @@ public final class ForwardScratch {
     let lastHidden = ScratchBuffer<Float>()  // [L, hidden]
     let logits = ScratchBuffer<Float>()      // [L, vocab]
     let scores = ScratchBuffer<Float>()      // [workers, scoreStride]: attention's softmax row, one per worker
-    /// The longest context of the current batch: the distance between two workers' score rows.
+    /// The distance between two workers' scores: up to 4 heads' rows over the longest context
+    /// of the current batch, in whole blocks.
     private(set) var scoreStride = 0
 
     public init(config: some TransformerShape) {
         dimensions = config.dimensions
     }
 
-    func reserve(tokens t: Int, logitRows l: Int, context: Int) {
+    func reserve(tokens t: Int, logitRows l: Int, context: Int, blockSize: Int) {
         let c = dimensions
         hidden.reserve(t * c.hiddenSize)
         fusedQKV.reserve(t * c.fusedQKVWidth)
@@ -41,7 +42,7 @@ public final class ForwardScratch {
         lastHidden.reserve(l * c.hiddenSize)
         logits.reserve(l * c.vocabularySize)
         // Attention splits over at most all the pool's threads (`ParallelRegion.forEachItem`).
-        scores.reserve(ParallelRegion.coreCount * context)
-        scoreStride = context
+        scoreStride = PagedKVCache.scoreFloats(context: context, blockSize: blockSize)
+        scores.reserve(ParallelRegion.coreCount * scoreStride)
     }
 }

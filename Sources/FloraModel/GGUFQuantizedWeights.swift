@@ -49,7 +49,7 @@ extension GGUFWeightSource {
         do {
             return try file.withRawBytes(of: ggufName) { raw in
                 guard stored != format else {
-                    return try PackedMatrix(quantized: format, blocks: raw, outputs: outputs, inputs: inputs, sourceRow: sourceRow)
+                    return try PackedMatrix(quantized: format, blocks: raw, outputs: outputs, inputs: inputs, sourceRow: sourceRow, products: products)
                 }
                 // Q4_0, Q5_0 and IQ4_NL values are d · int8: the same values as Q8_0 blocks, which
                 // the kernels read (a transient copy of the tensor at 34 bytes per 32 values).
@@ -57,7 +57,7 @@ extension GGUFWeightSource {
                 var transcoded = [UInt8](repeating: 0, count: blocks * format.bytesPerBlock)
                 transcoded.withUnsafeMutableBytes { stored.transcodeToQ8_0(raw.baseAddress!, blocks: blocks, into: $0.baseAddress!) }
                 return try transcoded.withUnsafeBytes {
-                    try PackedMatrix(quantized: format, blocks: $0, outputs: outputs, inputs: inputs, sourceRow: sourceRow)
+                    try PackedMatrix(quantized: format, blocks: $0, outputs: outputs, inputs: inputs, sourceRow: sourceRow, products: products)
                 }
             }
         } catch let error as PackedMatrixError {

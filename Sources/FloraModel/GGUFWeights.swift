@@ -47,13 +47,18 @@ public struct GGUFWeightSource: WeightSource {
     /// Q8_0, Q4_1 and K-quant linear weights (and the token embeddings) stay quantized in the
     /// packed panels (GGUFQuantizedWeights.swift); off, they are dequantized to fp32 at load time.
     public var keepsQuantizedWeights: Bool
+    /// How products with the quantized weights compute (exact fp32, or int8 activations).
+    public var products: QuantizedProducts
 
     /// A Llama-family file (`llama`, `mistral`, `qwen2`).
-    public init(file: GGUFFile, config: LlamaConfig, keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault) throws {
+    public init(
+        file: GGUFFile, config: LlamaConfig, keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault,
+        products: QuantizedProducts = .processDefault
+    ) throws {
         // Only llama.cpp's `llama` converter permutes q and k (Qwen2 uses NeoX rotary as is).
         let permutes = try file.string("general.architecture") != "qwen2"
         let (queryHeads, keyHeads) = (config.headCount, config.kvHeadCount)
-        self.init(file: file, naming: Self.llamaName, keepsQuantizedWeights: keepsQuantizedWeights) { name in
+        self.init(file: file, naming: Self.llamaName, keepsQuantizedWeights: keepsQuantizedWeights, products: products) { name in
             guard permutes else { return 0 }
             if name.hasSuffix("self_attn.q_proj.weight") || name.hasSuffix("self_attn.q_proj.bias") { return queryHeads }
             if name.hasSuffix("self_attn.k_proj.weight") || name.hasSuffix("self_attn.k_proj.bias") { return keyHeads }
@@ -66,12 +71,14 @@ public struct GGUFWeightSource: WeightSource {
     public init(
         file: GGUFFile, naming: @escaping @Sendable (String) -> String?,
         keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault,
+        products: QuantizedProducts = .processDefault,
         permutedHeads: @escaping @Sendable (String) -> Int = { _ in 0 }
     ) {
         self.file = file
         self.naming = naming
         self.permutedHeads = permutedHeads
         self.keepsQuantizedWeights = keepsQuantizedWeights
+        self.products = products
     }
 
     public var sourceName: String { file.path }

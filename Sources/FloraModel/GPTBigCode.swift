@@ -211,7 +211,10 @@ extension GPTBigCodeConfig {
 extension GGUFWeightSource {
     /// A `starcoder` file: its tensors under GPTBigCode's Hugging Face names, rows as stored
     /// (the converter copies c_attn unchanged; GPTBigCode has no rotary to permute for).
-    public init(starcoder file: GGUFFile, keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault) {
-        self.init(file: file, naming: GPTBigCodeTensorName.gguf, keepsQuantizedWeights: keepsQuantizedWeights)
+    public init(
+        starcoder file: GGUFFile, keepsQuantizedWeights: Bool = GGUFWeightSource.keepsQuantizedWeightsByDefault,
+        products: QuantizedProducts = .processDefault
+    ) {
+        self.init(file: file, naming: GPTBigCodeTensorName.gguf, keepsQuantizedWeights: keepsQuantizedWeights, products: products)
     }
 }

@@ -2,6 +2,7 @@
 
 import FloraAdapters
 import FloraFormats
+import FloraTensor
 import FloraTokenizer
 import Foundation
 
@@ -57,8 +58,9 @@ public enum ModelLoader {
     /// family (llama, mistral, qwen2) or GPTBigCode (StarCoder; `starcoder` in GGUF), with the
     /// tokenizer it describes. Q8_0, Q4_1 and K-quant linear weights stay quantized. With
     /// `loadWeights: false` only the configuration and the tokenizer are read (`model` is nil).
+    /// `products` says how products with Q8_0 and Q4_1 weights compute (QuantizedProducts).
     /// Throws `ModelError` or a format error that names the file and what is wrong in it.
-    public static func load(path: String, loadWeights: Bool = true) throws -> LoadedModel {
+    public static func load(path: String, loadWeights: Bool = true, products: QuantizedProducts = .processDefault) throws -> LoadedModel {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelError.invalidConfig(source: path, detail: "no such file or folder")
@@ -86,11 +88,11 @@ public enum ModelLoader {
         let weights: GGUFWeightSource
         if try file.string("general.architecture") == "starcoder" {
             config = .gptBigCode(try GPTBigCodeConfig(gguf: file))
-            weights = GGUFWeightSource(starcoder: file)
+            weights = GGUFWeightSource(starcoder: file, products: products)
         } else {
             let llama = try LlamaConfig(gguf: file)
             config = .llama(llama)
-            weights = try GGUFWeightSource(file: file, config: llama)
+            weights = try GGUFWeightSource(file: file, config: llama, products: products)
         }
         let tokenizer = try Tokenizer.gguf(file)
         let model = loadWeights ? try config.model(weights: weights) : nil

@@ -173,18 +173,45 @@ public enum Elementwise {
         }
     }
 
-    /// Numerically stable softmax in place over `count` floats.
+    /// Numerically stable softmax in place over `count` floats, with the SIMD exponential of
+    /// FastExp (relative error below 3e-7).
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
         guard count > 0 else { return }
-        var maximum = x[0]
-        for i in 1..<count where x[i] > maximum { maximum = x[i] }
-        var sum: Float = 0
-        for i in 0..<count {
-            let e = expf(x[i] - maximum)
-            x[i] = e
-            sum += e
+        var lanes = SIMD16<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= count {
+            lanes = pointwiseMax(lanes, loadUnaligned16(x + i))
+            i += 16
         }
-        let inverse = 1 / sum
-        for i in 0..<count { x[i] *= inverse }
+        var maximum = lanes.max()
+        while i < count {
+            maximum = max(maximum, x[i])
+            i += 1
+        }
+        let shift = SIMD16<Float>(repeating: -maximum)
+        var sums = SIMD16<Float>.zero
+        i = 0
+        while i + 16 <= count {
+            let e = FastExp.exp16(loadUnaligned16(x + i) + shift)
+            store16(e, x + i)
+            sums += e
+            i += 16
+        }
+        var sum = sums.sum()
+        if i < count {
+            let e = FastExp.exp16(loadUnaligned16(x + i, lanes: count - i) + shift)
+            store16(e, x + i, lanes: count - i)
+            for lane in 0..<(count - i) { sum += e[lane] }
+        }
+        let inverse = SIMD16<Float>(repeating: 1 / sum)
+        i = 0
+        while i + 16 <= count {
+            store16(loadUnaligned16(x + i) * inverse, x + i)
+            i += 16
+        }
+        while i < count {
+            x[i] *= inverse[0]
+            i += 1
+        }
     }
 }

@@ -55,7 +55,8 @@ func computeQuantizedPanels<Sink: TileSink>(
     }
 }
 
-/// `computePanels` or `computeQuantizedPanels`, as `w` stores its panels.
+/// `computePanels`, `computeInt8Panels` or `computeQuantizedPanels`, as `w` stores its panels
+/// and computes its products.
 @inline(__always)
 func computePanels<Sink: TileSink>(
     _ a: UnsafePointer<Float>, lda: Int, rows m: Int, _ w: PackedMatrix, panelRange: Range<Int>, sink: Sink
@@ -63,6 +64,8 @@ func computePanels<Sink: TileSink>(
     let block = rowBlock(inputs: w.inputs, panels: panelRange.count)
     if w.format == .f32 {
         computePanels(a, lda: lda, rows: m, PanelSet(w), panelRange: panelRange, rowBlock: block, sink: sink)
+    } else if w.usesInt8Kernels {
+        computeInt8Panels(a, lda: lda, rows: m, QuantizedPanelSet(w), panelRange: panelRange, sink: sink)
     } else {
         computeQuantizedPanels(a, lda: lda, rows: m, QuantizedPanelSet(w), panelRange: panelRange, rowBlock: block, sink: sink)
     }

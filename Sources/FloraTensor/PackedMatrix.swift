@@ -26,13 +26,20 @@ public final class PackedMatrix: Sendable {
     /// `.f32`: `[panelCount, inputs, 32]` floats, 64-byte aligned. Quantized: the panel tiles of
     /// QuantizedPanels.swift, held as raw bytes.
     let panels: FloatBuffer
+    /// How products with quantized panels compute (`.exact` for fp32 panels).
+    public let products: QuantizedProducts
+    /// Whether products run the int8 kernels of MatMulInt8.swift: asked for, a Q8_0 or Q4_1
+    /// matrix, and a CPU that has them.
+    let usesInt8Kernels: Bool
 
     /// A matrix over already laid-out panels (the quantized initialiser).
-    init(outputs: Int, inputs: Int, format: BlockFormat, panels: FloatBuffer) {
+    init(outputs: Int, inputs: Int, format: BlockFormat, panels: FloatBuffer, products: QuantizedProducts) {
         self.outputs = outputs
         self.inputs = inputs
         self.format = format
         self.panels = panels
+        self.products = products
+        usesInt8Kernels = products == .int8 && (format == .q4_1 || format == .q8_0) && Int8Kernels.isSupported
         panelCount = (outputs + Self.panelWidth - 1) / Self.panelWidth
     }
 
@@ -62,6 +69,8 @@ public final class PackedMatrix: Sendable {
         self.outputs = outputs
         self.inputs = inputs
         format = .f32
+        products = .exact
+        usesInt8Kernels = false
         panelCount = (outputs + width - 1) / width
         panels = FloatBuffer(count: panelCount * width * inputs)
         let rows = FloatBuffer(count: width * inputs)  // [32, inputs], one panel's rows

@@ -51,9 +51,10 @@ extension PackedMatrix {
     /// permutation: it moves whole rows, hence whole blocks; identity by default). Throws when the
     /// format cannot stay quantized, `inputs` is not a whole number of blocks (32 values, or a
     /// K-quant's 256), the byte count does not match the shape, or `sourceRow` leaves the rows.
+    /// `products` says how its products compute (QuantizedProducts).
     public convenience init(
         quantized format: BlockFormat, blocks: UnsafeRawBufferPointer, outputs: Int, inputs: Int,
-        sourceRow: (Int) -> Int = { $0 }
+        sourceRow: (Int) -> Int = { $0 }, products: QuantizedProducts = .exact
     ) throws {
         guard Self.quantizedFormats.contains(format) else {
             throw PackedMatrixError(description: "a quantized packed matrix needs Q8_0, Q4_1 or K-quant blocks, got \(format)")
@@ -89,7 +90,7 @@ extension PackedMatrix {
                 }
             }
         }
-        self.init(outputs: outputs, inputs: inputs, format: format, panels: storage)
+        self.init(outputs: outputs, inputs: inputs, format: format, panels: storage, products: products)
     }
 
     /// Packs one row of Q8_0 or Q4_1 blocks as column c of its panel's tiles.
@@ -117,7 +118,9 @@ extension PackedMatrix {
 
     /// Quantizes a row-major `[outputs, inputs]` fp32 weight with `BlockFormat.quantize` and packs
     /// the blocks (tests and benchmarks: the quantized twin of `init(weight:outputs:inputs:)`).
-    public convenience init(quantizing weight: UnsafePointer<Float>, outputs: Int, inputs: Int, format: BlockFormat) throws {
+    public convenience init(
+        quantizing weight: UnsafePointer<Float>, outputs: Int, inputs: Int, format: BlockFormat, products: QuantizedProducts = .exact
+    ) throws {
         let blockElements = format.elementsPerBlock
         guard let bytes = format.byteCount(elements: outputs * inputs), inputs % blockElements == 0 else {
             throw PackedMatrixError(description: "a \(format) matrix needs inputs in whole blocks of \(blockElements), got \(outputs)×\(inputs)")
@@ -125,7 +128,7 @@ extension PackedMatrix {
         let blocks = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes, 1), alignment: 16)
         defer { blocks.deallocate() }
         format.quantize(weight, blocks: outputs * inputs / blockElements, into: blocks.baseAddress!)
-        try self.init(quantized: format, blocks: UnsafeRawBufferPointer(rebasing: blocks[0..<bytes]), outputs: outputs, inputs: inputs)
+        try self.init(quantized: format, blocks: UnsafeRawBufferPointer(rebasing: blocks[0..<bytes]), outputs: outputs, inputs: inputs, products: products)
     }
 
     /// The same weight with fp32 panels (`self` when it already has them).

@@ -7,7 +7,7 @@ extension Bench {
     struct Kernels: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "kernels",
-            abstract: "GFLOP/s of the fp32 matrix-product kernels at SmolLM2-135M's shapes, and of one adapted layer per method and rank, beside the measured FMA peak."
+            abstract: "GFLOP/s of the matrix-product kernels (fp32, quantized, int8) at SmolLM2-135M's shapes, and of one adapted layer per method and rank, beside the measured FMA peak."
         )
 
         @Flag(help: "Fewer and shorter repeats: the whole run takes about a minute.")
@@ -24,6 +24,9 @@ extension Bench {
 
         @Option(help: "Weight storage of the products: f32 (default), q8_0, q4_1, q2_k, q3_k, q4_k, q5_k or q6_k (quantized panels, dequantized inside the kernel).")
         var weights = "f32"
+
+        @Option(help: "Quantized products: int8 (activations quantized per block of 32, VNNI dot products; Q8_0 and Q4_1 on CPUs with AVX-512 VNNI) or exact (default: weights dequantized to fp32 in the kernel).")
+        var products = "exact"
 
         @Option(help: "Round every layer's inputs up to a multiple of this (default: the weight format's block, so 256 for K-quants and SmolLM2's 576 becomes 768; give 256 with another format to compare on the same shapes).")
         var inputsMultiple: Int?
@@ -98,6 +101,10 @@ extension Bench {
                 throw ValidationError("--weights must be one of \(formats.map { $0.rawValue.lowercased() }.joined(separator: ", ")), got '\(weights)'")
             }
             benchmark.weightFormat = format
+            guard let arithmetic = QuantizedProducts(rawValue: products.lowercased()) else {
+                throw ValidationError("--products must be exact or int8, got '\(products)'")
+            }
+            benchmark.products = arithmetic
             if let rows { benchmark.rowCounts = try parsePositiveIntegers(rows, option: "--rows") }
             if let layers {
                 let names = layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

@@ -103,7 +103,7 @@ struct BenchServingOptions: ParsableArguments {
     /// Loads the model once for every run, and says what will run.
     func harness(modelOptions: ModelOptions, settings: ServingBenchmarkSettings) throws -> ServingHarness {
         let path = try modelOptions.resolvedPath()
-        let loaded = try ModelLoader.load(path: path)
+        let loaded = try ModelLoader.load(path: path, products: modelOptions.products)
         let model = try loaded.requireModel()
         let harness = try ServingHarness(model: model, tokenizer: loaded.tokenizer)
         let preview = try Workload(spec: settings.workload, tokenIds: harness.promptTokenIds)

@@ -51,7 +51,7 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
+        let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), products: modelOptions.products)
         let model = try loaded.requireModel()
         let trained = trainingOptions()
         let length = sequenceLength ?? trained?.sequenceLength ?? min(256, model.dimensions.contextLength)

@@ -75,7 +75,7 @@ struct Generate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
+        let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), products: modelOptions.products)
         let model = try loaded.requireModel()
         let tokenizer = loaded.tokenizer
         let statistics = StepStatistics()

@@ -1,10 +1,17 @@
 import ArgumentParser
+import FloraTensor
 import Foundation
 
 /// `--model`, shared by every subcommand that loads a model.
 struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "A .gguf file or a Hugging Face folder (default: the cached SmolLM2-135M-Instruct; `make model` fetches it).")
     var model: String?
+
+    @Flag(name: .long, help: "Multiply Q8_0 and Q4_1 weights exactly (dequantized to fp32) instead of with int8 activations and the CPU's VNNI dot products: slower, and the logits of the fp32 path (FLORA_PRODUCTS=exact does the same).")
+    var exactProducts = false
+
+    /// How quantized products compute for this command.
+    var products: QuantizedProducts { exactProducts ? .exact : .processDefault }
 
     static var defaultModelPath: String {
         let environment = ProcessInfo.processInfo.environment

@@ -71,7 +71,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let path = try modelOptions.resolvedPath()
-        let loaded = try ModelLoader.load(path: path)
+        let loaded = try ModelLoader.load(path: path, products: modelOptions.products)
         guard let model = loaded.model else { throw ValidationError("the model has no weights") }
         var engineConfig = engineOptions.engineConfig
         engineConfig.maxQueuedRequests = maxQueue

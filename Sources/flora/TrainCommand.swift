@@ -88,7 +88,9 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
+        // The frozen base computes exactly: the backward's products are fp32, and gradients should
+        // be those of the forward that was run.
+        let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), products: .exact)
         let model = try loaded.requireModel()
         let checkpoint = try resume.map { try Checkpoint.locate($0) }
         let options = try checkpoint.map { try resumedOptions(Checkpoint.readState($0).options) } ?? newOptions(shapes: model.adapterShapes, contextLength: model.dimensions.contextLength)

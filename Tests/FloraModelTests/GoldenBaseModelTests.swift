@@ -14,14 +14,20 @@ struct GoldenBaseModel: Decodable {
     let last_logits_top10: Top
 }
 
-/// The real model, loaded once for every test of the process.
+/// The real model, loaded once for every test of the process. The golden values are PyTorch's
+/// products with the dequantized weights, so it computes exactly; `int8()` is the same file
+/// with the default int8 products (QuantizedModelTests holds them to the exact ones).
 enum RealModel {
-    static let shared: Result<LlamaModel, any Error> = Result {
+    static let shared: Result<LlamaModel, any Error> = Result { try load(products: .exact) }
+    static let sharedInt8: Result<LlamaModel, any Error> = Result { try load(products: .int8) }
+    static func model() throws -> LlamaModel { try shared.get() }
+    static func int8() throws -> LlamaModel { try sharedInt8.get() }
+
+    private static func load(products: QuantizedProducts) throws -> LlamaModel {
         let file = try GGUFFile(path: try TestFiles.modelPath())
         let config = try LlamaConfig(gguf: file)
-        return try LlamaModel(config: config, weights: try GGUFWeightSource(file: file, config: config))
+        return try LlamaModel(config: config, weights: try GGUFWeightSource(file: file, config: config, products: products))
     }
-    static func model() throws -> LlamaModel { try shared.get() }
 }
 
 @Suite struct GoldenBaseModelTests {

@@ -3,7 +3,7 @@ import Testing
 
 /// A random weight quantized to `format`: its blocks, and those blocks dequantized (the fp32
 /// weight the quantized products must reproduce).
-private struct QuantizedWeight {
+struct QuantizedWeight {
     let blocks: [UInt8]
     let dequantized: Tensor  // [outputs, inputs]
 
@@ -19,10 +19,10 @@ private struct QuantizedWeight {
         self.dequantized = dequantized
     }
 
-    func packed(_ format: BlockFormat, sourceRow: (Int) -> Int = { $0 }) throws -> PackedMatrix {
+    func packed(_ format: BlockFormat, sourceRow: (Int) -> Int = { $0 }, products: QuantizedProducts = .exact) throws -> PackedMatrix {
         let shape = dequantized.shape
         return try blocks.withUnsafeBytes {
-            try PackedMatrix(quantized: format, blocks: $0, outputs: shape[0], inputs: shape[1], sourceRow: sourceRow)
+            try PackedMatrix(quantized: format, blocks: $0, outputs: shape[0], inputs: shape[1], sourceRow: sourceRow, products: products)
         }
     }
 }

@@ -51,7 +51,7 @@ import Testing
             return
         }
         let modelPath = try TestFiles.modelPath()
-        let loaded = try ModelLoader.load(path: modelPath)
+        let loaded = try ModelLoader.load(path: modelPath, products: .exact)
         let model = try loaded.requireModel()
         let targets: [TargetModule] = kind == .ia3 ? [.kProj, .vProj, .downProj] : [.qProj, .kProj, .vProj]
         let weights = try AdapterWeights.initialized(

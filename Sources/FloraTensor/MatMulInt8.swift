@@ -1,0 +1,104 @@
+// Products of quantized panels with int8-quantized activations, as llama.cpp computes its Q8 dot
+// products: each row of the input is quantized per block of 32 values to int8 codes and one fp32
+// scale, once per product, and each (block, output) is an exact integer dot product of codes,
+// scaled in fp32. The integer products run on AVX-512 VNNI (4 int8 multiply-adds per 32-bit
+// lane, in the C kernels of CFloraKernels); other CPUs keep the exact path.
+//
+// Per output, over k-blocks b in order (Int8Reference states it as a loop):
+//
+//     Q8_0:  acc = fma(Σ_p q_w[p] · q_x[p], d_w · d_x, acc)
+//     Q4_1:  acc = fma(Σ_p q_w[p] · q_x[p], d_w · d_x, acc);  acc = fma(m_w, d_x · Σ_p q_x[p], acc)
+//
+// A row's codes and its summation order do not depend on the other rows of the call or on the
+// tile that computed it, so continuous batching still cannot change a sequence's tokens.
+
+import CFloraKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a product with quantized weights computes.
+public enum QuantizedProducts: String, Sendable, CaseIterable {
+    /// The weights are dequantized to their exact fp32 values inside the kernels, and the product
+    /// is the fp32 product with the dequantized weight, bit for bit.
+    case exact
+    /// The activations are quantized to int8 per block of 32 (Q8_0 and Q4_1 weights, on CPUs with
+    /// AVX-512 VNNI; anything else computes as `.exact`). Faster; logits move by about 1e-2.
+    case int8
+}
+
+/// What this CPU runs.
+enum Int8Kernels {
+    static let isSupported = flora_int8_supported() != 0
+}
+
+extension QuantizedProducts {
+    /// `.int8`, unless the environment variable `FLORA_PRODUCTS=exact` asks otherwise.
+    public static var processDefault: QuantizedProducts {
+        if let value = getenv("FLORA_PRODUCTS"), String(cString: value).lowercased() == "exact" { return .exact }
+        return .int8
+    }
+
+    /// Whether `.int8` runs the int8 kernels on this CPU.
+    public static var int8KernelsAvailable: Bool { Int8Kernels.isSupported }
+}
+
+/// `sink ← a · Wᵀ` over `panelRange` with the int8 kernels (`panels` is Q8_0 or Q4_1).
+///
+/// The rows are quantized into this thread's scratch (each part of a parallel product does its
+/// own: microseconds, against reading codes another core has just written). Groups of 4 rows walk
+/// one panel at a time, in cache blocks of rows whose codes stay in L2; the last 1–3 rows cover
+/// 4 / rows panels per tile, so every tile keeps 8 independent integer sums in flight.
+func computeInt8Panels<Sink: TileSink>(
+    _ a: UnsafePointer<Float>, lda: Int, rows m: Int, _ panels: QuantizedPanelSet, panelRange: Range<Int>, sink: Sink
+) {
+    let k = panels.inputs
+    let n = panels.outputs
+    let blocks = panels.blockCount
+    let scratch = UnsafeMutableRawPointer(ThreadScratch.weightFloats((m * k + 3) / 4 + 2 * m * blocks))
+    let codes = scratch.assumingMemoryBound(to: Int8.self)
+    let scales = (scratch + (m * k + 3) / 4 * 4).assumingMemoryBound(to: Float.self)
+    let sums = UnsafeMutableRawPointer(scales + m * blocks).assumingMemoryBound(to: Int32.self)
+    flora_quantize_rows_q8(a, lda, Int32(m), Int32(k), codes, scales, sums)
+
+    let q4_1 = panels.format == .q4_1
+    let base = panels.base.assumingMemoryBound(to: UInt8.self)
+    withUnsafeTemporaryAllocation(byteCount: 8 * 128 * MemoryLayout<Float>.stride, alignment: 64) { raw in
+        let tile = raw.baseAddress!.bindMemory(to: Float.self, capacity: 8 * 128)
+        func run(rows r: Int, panels np: Int, firstRow i: Int, panel q: Int) {
+            let tiles = base + q * panels.panelBytes
+            let rowCodes = codes + i * k, rowScales = scales + i * blocks, rowSums = sums + i * blocks
+            if q4_1 {
+                flora_q4_1_tile(Int32(r), Int32(np), tiles, panels.panelBytes, Int32(blocks), rowCodes, k, rowScales, rowSums, blocks, tile)
+            } else {
+                flora_q8_0_tile(Int32(r), Int32(np), tiles, panels.panelBytes, Int32(blocks), rowCodes, k, rowScales, rowSums, blocks, tile)
+            }
+            sink.write(tile, firstRow: i, rowCount: r, firstColumn: q * 32, width: min(np * 32, n - q * 32))
+        }
+        let fullRows = m / 4 * 4
+        let blockRows = max(4, 128 * 1024 / max(k, 1) / 4 * 4)
+        var blockStart = 0
+        while blockStart < fullRows {
+            let blockEnd = min(fullRows, blockStart + blockRows)
+            for q in panelRange {
+                var i = blockStart
+                while i < blockEnd {
+                    run(rows: 4, panels: 1, firstRow: i, panel: q)
+                    i += 4
+                }
+            }
+            blockStart = blockEnd
+        }
+        let remainder = m - fullRows
+        guard remainder > 0 else { return }
+        let group = 4 / remainder
+        var q = panelRange.lowerBound
+        while q < panelRange.upperBound {
+            let np = min(group, panelRange.upperBound - q)
+            run(rows: remainder, panels: np, firstRow: fullRows, panel: q)
+            q += np
+        }
+    }
+}
