@@ -41,8 +41,10 @@ def test_a_json_schema_chat_returns_json_that_matches_the_schema(server):
 
 
 def test_a_streamed_json_object_chat_joins_into_an_object(server):
+    # A prompt whose greedy answer is a short object with the exact and the int8 products alike
+    # ("Reply in JSON: what is 2+2?" nests objects until max_tokens with int8 activations).
     stream = server.client.chat.completions.create(
-        model=server.base_model, messages=[{"role": "user", "content": "Reply in JSON: what is 2+2?"}], max_tokens=200,
+        model=server.base_model, messages=[{"role": "user", "content": 'Reply in JSON with the key "answer": what is 2+2?'}], max_tokens=200,
         temperature=0, stream=True, response_format={"type": "json_object"})
     pieces, reason = [], None
     for chunk in stream:
