@@ -15,7 +15,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 E2E_VENV := .venv-e2e
 
-.PHONY: run test e2e e2e-run e2e-deps demo-adapters generate build model deps clean
+.PHONY: run test e2e e2e-run e2e-deps prometheus demo-adapters generate build model deps clean
 
 deps:
 	@command -v swift >/dev/null || { echo "make: Swift 6 is required and 'swift' is not on PATH: install a Swift 6 toolchain for Debian 12 (swift.org/install) and add its usr/bin to PATH"; exit 1; }
@@ -56,7 +56,13 @@ e2e: model build
 e2e-run: e2e-deps
 	FLORA_BIN="$(abspath $(FLORA))" FLORA_MODEL="$(MODEL)" $(E2E_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e
 
-e2e-deps: $(E2E_VENV)/.installed
+e2e-deps: $(E2E_VENV)/.installed prometheus
+
+# Debian's Prometheus, for the end-to-end scrape test (skipped, saying why, when it cannot be installed).
+prometheus:
+	@command -v prometheus >/dev/null || { echo "make: installing prometheus (Debian's package) for the scrape test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
+		|| echo "make: prometheus could not be installed; tests/e2e/test_prometheus_scrape.py will be skipped"
 
 $(E2E_VENV)/.installed: tests/e2e/requirements.txt
 	@python3 -m venv $(E2E_VENV) >/dev/null 2>&1 || { \
