@@ -24,26 +24,38 @@ int flora_int8_supported(void) {
         && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
 }
 
+/// Quantizes one row of `k` floats, each multiplied first by `scale[p]` when `scale` is given.
+FLORA_INLINE void quantizeRow(const float *row, const float *scale, int k, int8_t *codes, float *scales, int32_t *sums) {
+    for (int b = 0; b < k / 32; b++) {
+        __m512 v0 = _mm512_loadu_ps(row + 32 * b), v1 = _mm512_loadu_ps(row + 32 * b + 16);
+        if (scale) {
+            v0 = _mm512_mul_ps(v0, _mm512_loadu_ps(scale + 32 * b));
+            v1 = _mm512_mul_ps(v1, _mm512_loadu_ps(scale + 32 * b + 16));
+        }
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float d = amax / 127.0f;
+        const __m512 inverse = _mm512_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
+        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse));  // nearest, ties to even
+        const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse));
+        _mm_storeu_si128((__m128i *)(codes + 32 * b), _mm512_cvtsepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(codes + 32 * b + 16), _mm512_cvtsepi32_epi8(q1));
+        scales[b] = d;
+        sums[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
+}
+
 FLORA_TARGET void flora_quantize_rows_q8(
     const float *x, size_t lda, int rows, int k, int8_t *codes, float *scales, int32_t *sums)
 {
     const int blocks = k / 32;
-    for (int r = 0; r < rows; r++) {
-        const float *row = x + (size_t)r * lda;
-        for (int b = 0; b < blocks; b++) {
-            const __m512 v0 = _mm512_loadu_ps(row + 32 * b), v1 = _mm512_loadu_ps(row + 32 * b + 16);
-            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
-            const float d = amax / 127.0f;
-            const __m512 inverse = _mm512_set1_ps(d != 0.0f ? 1.0f / d : 0.0f);
-            const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, inverse));  // nearest, ties to even
-            const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, inverse));
-            int8_t *target = codes + (size_t)r * k + 32 * b;
-            _mm_storeu_si128((__m128i *)target, _mm512_cvtsepi32_epi8(q0));
-            _mm_storeu_si128((__m128i *)(target + 16), _mm512_cvtsepi32_epi8(q1));
-            scales[(size_t)r * blocks + b] = d;
-            sums[(size_t)r * blocks + b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-        }
-    }
+    for (int r = 0; r < rows; r++)
+        quantizeRow(x + (size_t)r * lda, NULL, k, codes + (size_t)r * k, scales + (size_t)r * blocks, sums + (size_t)r * blocks);
+}
+
+FLORA_TARGET void flora_quantize_scaled_row_q8(
+    const float *x, const float *scale, int k, int8_t *codes, float *scales, int32_t *sums)
+{
+    quantizeRow(x, scale, k, codes, scales, sums);
 }
 
 /// Four activation codes of one row as the broadcast operand of vpdpbusd.
@@ -199,6 +211,10 @@ FLORA_TARGET void flora_q8_0_tile(
 int flora_int8_supported(void) { return 0; }
 
 void flora_quantize_rows_q8(const float *x, size_t lda, int rows, int k, int8_t *codes, float *scales, int32_t *sums) {
+    __builtin_trap();
+}
+
+void flora_quantize_scaled_row_q8(const float *x, const float *scale, int k, int8_t *codes, float *scales, int32_t *sums) {
     __builtin_trap();
 }
 

@@ -38,8 +38,9 @@ public enum MatMul {
     ///         y[outputRow[e]·n + j] += factor[e] · outputScale[e][j] · s             // nil scale = 1
     ///     }
     ///
-    /// The input scale is applied while the rows are copied into scratch (once per call and
-    /// thread); the output scale and factor when each finished tile is stored. Threads split the
+    /// The input scale is applied while the rows are copied into scratch (int8 products: while
+    /// they are quantized), once per call and thread; the output scale and factor when each
+    /// finished tile is stored. Threads split the
     /// output columns, so rows that share an output row never race.
     public static func multiplyExpanded(_ x: UnsafePointer<Float>, _ rows: RowExpansion, _ w: PackedMatrix, into y: UnsafeMutablePointer<Float>) {
         multiplyExpanded(x, rows, w, into: y, parallelism: .automatic)
@@ -64,6 +65,14 @@ public enum MatMul {
         let outputScale = SendablePointer(rows.outputScale)
         let factor = SendablePointer(rows.factor)
         ParallelRegion.run(parts: parts) { part in
+            let range = ParallelRegion.share(part, of: parts, total: w.panelCount)
+            let sink = ExpandedSink(
+                y: y.pointer, outputs: n, outputRow: outputRow.pointer, outputScale: outputScale.pointer, factor: factor.pointer)
+            if w.usesInt8Kernels {
+                let rows = Int8Rows(expanding: x.pointer, inputRow: inputRow.pointer, inputScale: inputScale.pointer, count: count, inputs: k)
+                computeInt8Panels(rows, QuantizedPanelSet(w), panelRange: range, sink: sink)
+                return
+            }
             // Every part scales its own copy of the rows: a few µs, against the cross-core
             // traffic of reading rows that another core has just written.
             let scaled = ThreadScratch.floats(count * k)  // [count, k]: the expanded input rows
@@ -76,9 +85,6 @@ public enum MatMul {
                     target.update(from: source, count: k)
                 }
             }
-            let range = ParallelRegion.share(part, of: parts, total: w.panelCount)
-            let sink = ExpandedSink(
-                y: y.pointer, outputs: n, outputRow: outputRow.pointer, outputScale: outputScale.pointer, factor: factor.pointer)
             computePanels(scaled, lda: k, rows: count, w, panelRange: range, sink: sink)
         }
     }

@@ -45,24 +45,54 @@ extension QuantizedProducts {
     public static var int8KernelsAvailable: Bool { Int8Kernels.isSupported }
 }
 
-/// `sink ← a · Wᵀ` over `panelRange` with the int8 kernels (`panels` is Q8_0 or Q4_1).
+/// Rows quantized for the int8 kernels, in this thread's weight scratch: per row, `inputs` codes,
+/// and per block of 32 its scale and the sum of its codes.
+struct Int8Rows {
+    let codes: UnsafeMutablePointer<Int8>
+    let scales: UnsafeMutablePointer<Float>
+    let sums: UnsafeMutablePointer<Int32>
+    let count: Int
+    let inputs: Int
+
+    private init(count: Int, inputs: Int) {
+        let codeFloats = (count * inputs + 3) / 4
+        let scratch = UnsafeMutableRawPointer(ThreadScratch.weightFloats(codeFloats + 2 * count * (inputs / 32)))
+        codes = scratch.assumingMemoryBound(to: Int8.self)
+        scales = (scratch + 4 * codeFloats).assumingMemoryBound(to: Float.self)
+        sums = UnsafeMutableRawPointer(scales + count * (inputs / 32)).assumingMemoryBound(to: Int32.self)
+        self.count = count
+        self.inputs = inputs
+    }
+
+    /// Rows `0 ..< count` of `a` (`[count, lda]`, `inputs` used).
+    init(quantizing a: UnsafePointer<Float>, lda: Int, count: Int, inputs: Int) {
+        self.init(count: count, inputs: inputs)
+        flora_quantize_rows_q8(a, lda, Int32(count), Int32(inputs), codes, scales, sums)
+    }
+
+    /// fLoRA's expanded rows: row e is `x[inputRow[e]] ∘ inputScale[e]` (no scale: the row itself),
+    /// scaled inside the quantizer so that no fp32 copy of the rows is written.
+    init(expanding x: UnsafePointer<Float>, inputRow: UnsafePointer<Int32>, inputScale: UnsafePointer<UnsafePointer<Float>?>, count: Int, inputs: Int) {
+        self.init(count: count, inputs: inputs)
+        let blocks = inputs / 32
+        for e in 0..<count {
+            flora_quantize_scaled_row_q8(
+                x + Int(inputRow[e]) * inputs, inputScale[e], Int32(inputs), codes + e * inputs, scales + e * blocks, sums + e * blocks)
+        }
+    }
+}
+
+/// `sink ← rows · Wᵀ` over `panelRange` with the int8 kernels (`panels` is Q8_0 or Q4_1).
 ///
-/// The rows are quantized into this thread's scratch (each part of a parallel product does its
-/// own: microseconds, against reading codes another core has just written). Groups of 4 rows walk
-/// one panel at a time, in cache blocks of rows whose codes stay in L2; the last 1–3 rows cover
-/// 4 / rows panels per tile, so every tile keeps 8 independent integer sums in flight.
-func computeInt8Panels<Sink: TileSink>(
-    _ a: UnsafePointer<Float>, lda: Int, rows m: Int, _ panels: QuantizedPanelSet, panelRange: Range<Int>, sink: Sink
-) {
-    let k = panels.inputs
+/// Each part of a parallel product quantizes its own rows (microseconds, against reading codes
+/// another core has just written). Groups of 4 rows walk one panel at a time, in cache blocks of
+/// rows whose codes stay in L2; the last 1–3 rows cover 4 / rows panels per tile, so every tile
+/// keeps 8 independent integer sums in flight.
+func computeInt8Panels<Sink: TileSink>(_ rows: Int8Rows, _ panels: QuantizedPanelSet, panelRange: Range<Int>, sink: Sink) {
+    let m = rows.count, k = panels.inputs
     let n = panels.outputs
     let blocks = panels.blockCount
-    let scratch = UnsafeMutableRawPointer(ThreadScratch.weightFloats((m * k + 3) / 4 + 2 * m * blocks))
-    let codes = scratch.assumingMemoryBound(to: Int8.self)
-    let scales = (scratch + (m * k + 3) / 4 * 4).assumingMemoryBound(to: Float.self)
-    let sums = UnsafeMutableRawPointer(scales + m * blocks).assumingMemoryBound(to: Int32.self)
-    flora_quantize_rows_q8(a, lda, Int32(m), Int32(k), codes, scales, sums)
-
+    let codes = rows.codes, scales = rows.scales, sums = rows.sums
     let q4_1 = panels.format == .q4_1
     let base = panels.base.assumingMemoryBound(to: UInt8.self)
     withUnsafeTemporaryAllocation(byteCount: 8 * 128 * MemoryLayout<Float>.stride, alignment: 64) { raw in

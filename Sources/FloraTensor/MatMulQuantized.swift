@@ -65,7 +65,7 @@ func computePanels<Sink: TileSink>(
     if w.format == .f32 {
         computePanels(a, lda: lda, rows: m, PanelSet(w), panelRange: panelRange, rowBlock: block, sink: sink)
     } else if w.usesInt8Kernels {
-        computeInt8Panels(a, lda: lda, rows: m, QuantizedPanelSet(w), panelRange: panelRange, sink: sink)
+        computeInt8Panels(Int8Rows(quantizing: a, lda: lda, count: m, inputs: w.inputs), QuantizedPanelSet(w), panelRange: panelRange, sink: sink)
     } else {
         computeQuantizedPanels(a, lda: lda, rows: m, QuantizedPanelSet(w), panelRange: panelRange, rowBlock: block, sink: sink)
     }

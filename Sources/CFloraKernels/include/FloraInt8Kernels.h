@@ -22,6 +22,11 @@ int flora_int8_supported(void);
 void flora_quantize_rows_q8(
     const float *x, size_t lda, int rows, int k, int8_t *codes, float *scales, int32_t *sums);
 
+/// As `flora_quantize_rows_q8` for one row whose values are first multiplied by `scale[p]`
+/// (fLoRA's expanded rows, x ∘ A[j, :]); `scale` may be NULL.
+void flora_quantize_scaled_row_q8(
+    const float *x, const float *scale, int k, int8_t *codes, float *scales, int32_t *sums);
+
 /// One tile of `rows` (1…4) activation rows × `panels` (1…4) Q4_1 panels of 32 outputs, over
 /// `blocks` k-blocks of 32 inputs. `tiles` is the first panel's first tile (QuantizedPanels.swift),
 /// panels `panel_bytes` apart; the rows' codes are `code_stride` bytes apart and their scales and
