@@ -83,14 +83,16 @@ FLORA_INLINE __m512i q8_0Gather(int first) {
 }
 
 // R rows × P panels, R·P ≤ 4: 2·R·P integer sums (independent vpdpbusd chains) and as many fp32
-// accumulators stay in registers. Constant R and P (the dispatch below) unroll every loop.
-FLORA_INLINE void q4_1Kernel(
-    const int R, const int P, const uint8_t *tiles, size_t panelBytes, int blocks,
+// accumulators stay in registers. Constant Q4 (Q4_1, else Q8_0), R and P (the dispatch below)
+// fold the format's branches and unroll every loop.
+FLORA_INLINE void int8Kernel(
+    const int Q4, const int R, const int P, const uint8_t *tiles, size_t panelBytes, int blocks,
     const int8_t *codes, size_t codeStride, const float *scales, const int32_t *sums, size_t blockStride,
     float *out)
 {
-    const __m512i gather = q4_1Gather();
-    const __m512i nibble = _mm512_set1_epi8(0x0F);
+    const size_t tileBytes = Q4 ? 768 : 1152, codeOffset = Q4 ? 256 : 128, groupBytes = Q4 ? 64 : 128;
+    const __m512i gatherLow = Q4 ? q4_1Gather() : q8_0Gather(0), gatherHigh = q8_0Gather(16);
+    const __m512i nibble = _mm512_set1_epi8(0x0F), bias = _mm512_set1_epi8((char)0x80);
     __m512 acc[4][8];
     for (int r = 0; r < R; r++)
         for (int j = 0; j < 2 * P; j++) acc[r][j] = _mm512_setzero_ps();
@@ -102,10 +104,17 @@ FLORA_INLINE void q4_1Kernel(
             __m512i x[4];
             for (int r = 0; r < R; r++) x[r] = broadcast4(codes + r * codeStride + 32 * b + 4 * g);
             for (int p = 0; p < P; p++) {
-                const uint8_t *group = tiles + p * panelBytes + (size_t)b * 768 + 256 + 64 * g;
-                const __m512i w = _mm512_permutexvar_epi8(gather, _mm512_loadu_si512(group));
-                const __m512i low = _mm512_and_si512(w, nibble);                        // columns 0–15
-                const __m512i high = _mm512_and_si512(_mm512_srli_epi16(w, 4), nibble);  // columns 16–31
+                const uint8_t *group = tiles + p * panelBytes + (size_t)b * tileBytes + codeOffset + groupBytes * g;
+                __m512i low, high;  // unsigned codes of columns 0–15 and 16–31
+                if (Q4) {
+                    const __m512i w = _mm512_permutexvar_epi8(gatherLow, _mm512_loadu_si512(group));
+                    low = _mm512_and_si512(w, nibble);
+                    high = _mm512_and_si512(_mm512_srli_epi16(w, 4), nibble);
+                } else {
+                    const __m512i first = _mm512_loadu_si512(group), second = _mm512_loadu_si512(group + 64);
+                    low = _mm512_xor_si512(_mm512_permutex2var_epi8(first, gatherLow, second), bias);
+                    high = _mm512_xor_si512(_mm512_permutex2var_epi8(first, gatherHigh, second), bias);
+                }
                 for (int r = 0; r < R; r++) {
                     sum[r][2 * p] = _mm512_dpbusd_epi32(sum[r][2 * p], low, x[r]);
                     sum[r][2 * p + 1] = _mm512_dpbusd_epi32(sum[r][2 * p + 1], high, x[r]);
@@ -113,60 +122,19 @@ FLORA_INLINE void q4_1Kernel(
             }
         }
         for (int p = 0; p < P; p++) {
-            const float *tile = (const float *)(tiles + p * panelBytes + (size_t)b * 768);
-            for (int h = 0; h < 2; h++) {
-                const __m512 dw = _mm512_loadu_ps(tile + 16 * h), mw = _mm512_loadu_ps(tile + 32 + 16 * h);
-                for (int r = 0; r < R; r++) {
-                    const float dx = scales[r * blockStride + b];
-                    const float sx = dx * (float)sums[r * blockStride + b];
-                    __m512 a = acc[r][2 * p + h];
-                    a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][2 * p + h]), _mm512_mul_ps(dw, _mm512_set1_ps(dx)), a);
-                    acc[r][2 * p + h] = _mm512_fmadd_ps(mw, _mm512_set1_ps(sx), a);
-                }
-            }
-        }
-    }
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < 2 * P; j++) _mm512_storeu_ps(out + r * 128 + 16 * j, acc[r][j]);
-}
-
-FLORA_INLINE void q8_0Kernel(
-    const int R, const int P, const uint8_t *tiles, size_t panelBytes, int blocks,
-    const int8_t *codes, size_t codeStride, const float *scales, const int32_t *sums, size_t blockStride,
-    float *out)
-{
-    const __m512i gatherLow = q8_0Gather(0), gatherHigh = q8_0Gather(16);
-    const __m512i bias = _mm512_set1_epi8((char)0x80);
-    __m512 acc[4][8];
-    for (int r = 0; r < R; r++)
-        for (int j = 0; j < 2 * P; j++) acc[r][j] = _mm512_setzero_ps();
-    for (int b = 0; b < blocks; b++) {
-        __m512i sum[4][8];
-        for (int r = 0; r < R; r++)
-            for (int j = 0; j < 2 * P; j++) sum[r][j] = _mm512_setzero_si512();
-        for (int g = 0; g < 8; g++) {
-            __m512i x[4];
-            for (int r = 0; r < R; r++) x[r] = broadcast4(codes + r * codeStride + 32 * b + 4 * g);
-            for (int p = 0; p < P; p++) {
-                const uint8_t *group = tiles + p * panelBytes + (size_t)b * 1152 + 128 + 128 * g;
-                const __m512i first = _mm512_loadu_si512(group), second = _mm512_loadu_si512(group + 64);
-                const __m512i low = _mm512_xor_si512(_mm512_permutex2var_epi8(first, gatherLow, second), bias);
-                const __m512i high = _mm512_xor_si512(_mm512_permutex2var_epi8(first, gatherHigh, second), bias);
-                for (int r = 0; r < R; r++) {
-                    sum[r][2 * p] = _mm512_dpbusd_epi32(sum[r][2 * p], low, x[r]);
-                    sum[r][2 * p + 1] = _mm512_dpbusd_epi32(sum[r][2 * p + 1], high, x[r]);
-                }
-            }
-        }
-        for (int p = 0; p < P; p++) {
-            const float *tile = (const float *)(tiles + p * panelBytes + (size_t)b * 1152);
+            const float *tile = (const float *)(tiles + p * panelBytes + (size_t)b * tileBytes);
             for (int h = 0; h < 2; h++) {
                 const __m512 dw = _mm512_loadu_ps(tile + 16 * h);
                 for (int r = 0; r < R; r++) {
                     const float dx = scales[r * blockStride + b];
-                    const __m512i correction = _mm512_set1_epi32(128 * sums[r * blockStride + b]);
-                    const __m512i exact = _mm512_sub_epi32(sum[r][2 * p + h], correction);
-                    acc[r][2 * p + h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(dw, _mm512_set1_ps(dx)), acc[r][2 * p + h]);
+                    __m512i exact = sum[r][2 * p + h];
+                    if (!Q4) exact = _mm512_sub_epi32(exact, _mm512_set1_epi32(128 * sums[r * blockStride + b]));
+                    __m512 a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(dw, _mm512_set1_ps(dx)), acc[r][2 * p + h]);
+                    if (Q4) {
+                        const __m512 mw = _mm512_loadu_ps(tile + 32 + 16 * h);
+                        a = _mm512_fmadd_ps(mw, _mm512_set1_ps(dx * (float)sums[r * blockStride + b]), a);
+                    }
+                    acc[r][2 * p + h] = a;
                 }
             }
         }
@@ -176,16 +144,16 @@ FLORA_INLINE void q8_0Kernel(
 }
 
 // Literal shapes, so that each copy is fully unrolled with its accumulators in registers.
-#define FLORA_DISPATCH(kernel)                                                                   \
+#define FLORA_DISPATCH(Q4)                                                                   \
     switch (rows * 8 + panels) {                                                                 \
-    case 1 * 8 + 1: kernel(1, 1, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
-    case 1 * 8 + 2: kernel(1, 2, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
-    case 1 * 8 + 3: kernel(1, 3, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
-    case 1 * 8 + 4: kernel(1, 4, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
-    case 2 * 8 + 1: kernel(2, 1, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
-    case 2 * 8 + 2: kernel(2, 2, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
-    case 3 * 8 + 1: kernel(3, 1, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
-    case 4 * 8 + 1: kernel(4, 1, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
+    case 1 * 8 + 1: int8Kernel(Q4, 1, 1, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
+    case 1 * 8 + 2: int8Kernel(Q4, 1, 2, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
+    case 1 * 8 + 3: int8Kernel(Q4, 1, 3, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
+    case 1 * 8 + 4: int8Kernel(Q4, 1, 4, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
+    case 2 * 8 + 1: int8Kernel(Q4, 2, 1, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
+    case 2 * 8 + 2: int8Kernel(Q4, 2, 2, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
+    case 3 * 8 + 1: int8Kernel(Q4, 3, 1, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
+    case 4 * 8 + 1: int8Kernel(Q4, 4, 1, tiles, panel_bytes, blocks, codes, code_stride, scales, sums, block_stride, out); break; \
     default: __builtin_trap();                                                                   \
     }
 
@@ -194,7 +162,7 @@ FLORA_TARGET void flora_q4_1_tile(
     const int8_t *codes, size_t code_stride, const float *scales, const int32_t *sums, size_t block_stride,
     float *out)
 {
-    FLORA_DISPATCH(q4_1Kernel)
+    FLORA_DISPATCH(1)
 }
 
 FLORA_TARGET void flora_q8_0_tile(
@@ -202,7 +170,7 @@ FLORA_TARGET void flora_q8_0_tile(
     const int8_t *codes, size_t code_stride, const float *scales, const int32_t *sums, size_t block_stride,
     float *out)
 {
-    FLORA_DISPATCH(q8_0Kernel)
+    FLORA_DISPATCH(0)
 }
 
 #else
