@@ -15,7 +15,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 E2E_VENV := .venv-e2e
 
-.PHONY: run test e2e e2e-run e2e-deps prometheus demo-adapters generate build model deps clean
+.PHONY: run test e2e e2e-run e2e-deps prometheus soak demo-adapters generate build model deps clean
 
 deps:
 	@command -v swift >/dev/null || { echo "make: Swift 6 is required and 'swift' is not on PATH: install a Swift 6 toolchain for Debian 12 (swift.org/install) and add its usr/bin to PATH"; exit 1; }
@@ -57,6 +57,13 @@ e2e-run: e2e-deps
 	FLORA_BIN="$(abspath $(FLORA))" FLORA_MODEL="$(MODEL)" $(E2E_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e
 
 e2e-deps: $(E2E_VENV)/.installed prometheus
+
+# The soak test (tests/soak/soak.py): SOAK_SECONDS of mixed traffic, hang-ups, bursts, preemption and
+# adapter churn against one server; fails on any lost request, leaked KV block or pin, or crash.
+SOAK_SECONDS ?= 1800
+soak: model build
+	python3 tests/soak/soak.py --flora "$(abspath $(FLORA))" --model "$(MODEL)" --seconds $(SOAK_SECONDS) \
+		--require-preemption --json soak.json
 
 # Debian's Prometheus, for the end-to-end scrape test (skipped, saying why, when it cannot be installed).
 prometheus:

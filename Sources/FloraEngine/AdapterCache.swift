@@ -110,6 +110,8 @@ public final class AdapterCache<Store: AdapterSlotStore>: AdapterGate {
     public func registration(of name: String) -> AdapterRegistration? { entries[name]?.registration }
     public func path(of name: String) -> String? { entries[name]?.registration.path }
     public func pinCount(of name: String) -> Int { entries[name]?.pins ?? 0 }
+    /// Pins held by running sequences over all adapters: 0 whenever nothing runs.
+    public var totalPins: Int { entries.values.reduce(0) { $0 + $1.pins } }
     /// Loads handed out by `startQueuedLoads` and not finished yet.
     public var loadsInFlight: Int { loading }
 

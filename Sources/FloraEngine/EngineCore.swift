@@ -229,7 +229,7 @@ final class EngineCore {
             preemptions: scheduler.preemptionCount, prefixCacheHitTokens: blocks.prefixCacheHitTokens,
             prefixCacheMissTokens: blocks.prefixCacheMissTokens, registeredAdapters: adapters.registeredCount,
             residentAdapters: adapters.residentNames, runningAdapters: running.sorted(), waitingAdapters: waiting.sorted(),
-            maxResidentAdapters: config.maxResidentAdapters)
+            maxResidentAdapters: config.maxResidentAdapters, adapterPins: adapters.totalPins)
         published.snapshot.withLock { $0 = snapshot }
     }
 

@@ -88,8 +88,9 @@ extension EngineCore {
     }
 
     private func failure(_ message: String, adapter: String?) -> EngineError {
-        if let name = adapter, case .failed = adapters.state(of: name) {
-            return .adapterFailed(name: name, message: message)
+        // The cache's own message names the adapter, its folder and the cause once.
+        if let name = adapter, case .failed(let cause) = adapters.state(of: name) {
+            return .adapterFailed(name: name, message: cause)
         }
         return .failed(message)
     }

@@ -118,7 +118,7 @@ public enum EngineError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String {
         switch self {
         case .unknownAdapter(let name): "no adapter named '\(name)' is registered"
-        case .adapterFailed(let name, let message): "adapter '\(name)' could not be loaded: \(message)"
+        case .adapterFailed(let name, let message): message.contains("'\(name)'") ? message : "adapter '\(name)' could not be loaded: \(message)"
         case .invalidRequest(let detail): detail
         case .queueFull(let limit): "the server is busy: \(limit) requests are queued or running"
         case .shuttingDown: "the server is shutting down"
@@ -153,6 +153,8 @@ public struct EngineSnapshot: Sendable {
     public var runningAdapters: [String]
     public var waitingAdapters: [String]
     public var maxResidentAdapters: Int
+    /// Adapter pins held by running sequences (a leak shows as a non-zero count when idle).
+    public var adapterPins: Int = 0
 }
 
 /// Why a request's output ended (OpenAI's `finish_reason`).

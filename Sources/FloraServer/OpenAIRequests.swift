@@ -127,12 +127,19 @@ struct ChatMessageInput: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey { case role, content }
 
-    /// `content` may be a string, null (an assistant turn without text), or a list of parts of
-    /// which Flora reads the `text` ones; any other part is refused.
+    /// `content` may be a string, null (read as empty), or a list of parts of which Flora reads
+    /// the `text` ones; any other part is refused. Only an assistant turn may leave it out, as
+    /// in OpenAI's API: a user message without content is almost surely a client's bug.
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         role = try container.decode(String.self, forKey: .role)
-        if try !container.contains(.content) || container.decodeNil(forKey: .content) {
+        if !container.contains(.content) {
+            guard role == "assistant" else {
+                throw DecodingError.keyNotFound(CodingKeys.content, .init(
+                    codingPath: container.codingPath, debugDescription: "a '\(role)' message needs 'content' (only an assistant turn may leave it out)"))
+            }
+            content = ""
+        } else if try container.decodeNil(forKey: .content) {
             content = ""
         } else if let text = try? container.decode(String.self, forKey: .content) {
             content = text

@@ -29,16 +29,36 @@ public enum QuantizedProducts: String, Sendable, CaseIterable {
     case int8
 }
 
+/// `FLORA_PRODUCTS` holds a value that names no mode.
+public struct UnknownQuantizedProducts: Error, CustomStringConvertible {
+    public let value: String
+    public var description: String {
+        "FLORA_PRODUCTS is '\(value)'; expected \(QuantizedProducts.allCases.map(\.rawValue).joined(separator: " or ")) (or unset)"
+    }
+}
+
 /// What this CPU runs.
 enum Int8Kernels {
     static let isSupported = flora_int8_supported() != 0
 }
 
 extension QuantizedProducts {
-    /// `.int8`, unless the environment variable `FLORA_PRODUCTS=exact` asks otherwise.
-    public static var processDefault: QuantizedProducts {
-        if let value = getenv("FLORA_PRODUCTS"), String(cString: value).lowercased() == "exact" { return .exact }
-        return .int8
+    /// `.int8`, unless the environment variable `FLORA_PRODUCTS` names another mode (the command
+    /// line refuses a value it does not know, through `environmentChoice`, before anything loads).
+    public static var processDefault: QuantizedProducts { (try? environmentChoice()) ?? .int8 }
+
+    /// The mode `FLORA_PRODUCTS` names (`exact` or `int8`, any case), nil when it is unset or empty.
+    public static func environmentChoice() throws(UnknownQuantizedProducts) -> QuantizedProducts? {
+        try choice(getenv("FLORA_PRODUCTS").map { String(cString: $0) })
+    }
+
+    /// The mode `value` names (any case); nil for nil or empty.
+    public static func choice(_ value: String?) throws(UnknownQuantizedProducts) -> QuantizedProducts? {
+        guard let value, !value.isEmpty else { return nil }
+        guard let products = QuantizedProducts(rawValue: value.lowercased()) else {
+            throw UnknownQuantizedProducts(value: value)
+        }
+        return products
     }
 
     /// Whether `.int8` runs the int8 kernels on this CPU.

@@ -20,6 +20,10 @@ struct ModelOptions: ParsableArguments {
         return home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     }
 
+    func validate() throws {
+        do { _ = try QuantizedProducts.environmentChoice() } catch { throw ValidationError(error.description) }
+    }
+
     /// The path to load, or a validation error that says how to get the default model.
     func resolvedPath() throws -> String {
         let path = model ?? Self.defaultModelPath

@@ -51,6 +51,7 @@ import Testing
         Case(route: "/v1/chat/completions", body: #"{"messages": []}"#, param: "messages"),
         Case(route: "/v1/chat/completions", body: #"{"messages": [{"content": "x"}]}"#, param: "messages[0].role"),
         Case(route: "/v1/chat/completions", body: #"{"messages": [{"role": "user", "content": 3}]}"#, param: "messages[0].content"),
+        Case(route: "/v1/chat/completions", body: #"{"messages": [{"role": "user"}]}"#, param: "messages[0].content"),
         Case(route: "/v1/chat/completions", body: #"{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]}"#, param: "messages[0].content[0].type"),
         Case(route: "/v1/chat/completions", body: #"{"messages": [{"role": "user", "content": "x"}], "top_logprobs": 2}"#, param: "top_logprobs"),
         Case(route: "/v1/chat/completions", body: #"{"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 50}"#, param: "top_logprobs"),

@@ -121,4 +121,13 @@ private let shapes: [(outputs: Int, inputs: Int)] = [(576, 576), (1536, 576), (5
             #expect(a.toArray() == b.toArray(), "\(format)")
         }
     }
+
+    @Test func theProductsModeIsReadFromItsNameAndAnUnknownNameIsRefused() throws {
+        #expect(try QuantizedProducts.choice("EXACT") == .exact)
+        #expect(try QuantizedProducts.choice("int8") == .int8)
+        #expect(try QuantizedProducts.choice("") == nil)
+        #expect(try QuantizedProducts.choice(nil) == nil)
+        let error = #expect(throws: UnknownQuantizedProducts.self) { try QuantizedProducts.choice("fp16") }
+        #expect(error?.description.contains("'fp16'") == true && error?.description.contains("exact or int8") == true)
+    }
 }
