@@ -40,10 +40,11 @@ public enum AdapterLoader {
                 modules[key] = .ia3(try IA3Vector(inputs: d_in, outputs: d_out, feedForward: expectation.feedForward, l: read(.ia3)))
             }
         }
+        let (embedding, head) = try inspection.vocabulary.load(peft.weights, shapes: shapes, useRSLoRA: config.useRSLoRA)
         return try AdapterWeights(
             name: name, kind: kind, rank: config.r, shapes: shapes, modules: modules,
             loraAlpha: kind == .lora ? Float(config.loraAlpha) : nil, useRSLoRA: config.useRSLoRA,
-            baseModelNameOrPath: config.baseModelNameOrPath)
+            baseModelNameOrPath: config.baseModelNameOrPath, embedding: embedding, head: head)
     }
 
     /// An opened folder checked against the model down to every tensor's name, dtype and
@@ -54,15 +55,18 @@ public enum AdapterLoader {
         let plan: [AdapterModuleKey: Expectation]
         /// Every targeted (layer, module)'s tensors by role; all present, of the right dtype and shape.
         let tensors: [TensorKey: SafetensorsTensorInfo]
+        /// The token embedding and LM head, when the adapter changes them.
+        let vocabulary: VocabularyInspection
         /// Bytes of those tensors in the file.
         let tensorBytes: Int
 
         init(_ peft: PEFTFolder, shapes: AdapterTargetShapes) throws {
             let matcher = try PEFTModuleMatcher(peft.config, file: peft.configPath)
             let kind = adapterKind(peft.config.peftType)
-            let plan = try expectedModules(matcher, shapes: shapes, configPath: peft.configPath)
+            let vocabulary = try VocabularyInspection(peft, matcher: matcher, kind: kind, shapes: shapes)
+            let plan = try expectedModules(matcher, shapes: shapes, configPath: peft.configPath, outsideLayers: !vocabulary.plan.isEmpty)
             let found = try tensorsByModule(peft.weights, kind: kind, plan: plan, shapes: shapes)
-            var tensorBytes = 0
+            var tensorBytes = vocabulary.tensorBytes
             for (key, expectation) in plan {
                 let (d_in, d_out) = (shapes.inputs(key.module), shapes.outputs(key.module))
                 let r = expectation.rank
@@ -90,6 +94,7 @@ public enum AdapterLoader {
             self.peft = peft
             self.kind = kind
             self.plan = plan
+            self.vocabulary = vocabulary
             tensors = found
             self.tensorBytes = tensorBytes
         }
@@ -98,7 +103,10 @@ public enum AdapterLoader {
             AdapterManifest(
                 kind: kind, rank: kind == .ia3 ? 1 : peft.config.r,
                 modules: plan.map { AdapterManifest.Module(key: $0.key, rank: $0.value.rank) }.sorted { $0.key < $1.key },
-                tensorBytes: tensorBytes)
+                tensorBytes: tensorBytes,
+                vocabularyModules: VocabularyModule.allCases.compactMap { module in
+                    vocabulary.plan[module].map { AdapterManifest.VocabularyPart(module: module, rank: $0.rank, savedCopy: $0 == .saved) }
+                })
         }
     }
 
@@ -124,9 +132,10 @@ public enum AdapterLoader {
     }
 
     /// The (layer, module) pairs the config targets in this model, with their rank, alpha and
-    /// IA3 role. Refuses list entries that name no module of the model, and configs that target nothing.
+    /// IA3 role. Refuses list entries that name no module of the model, and configs that target
+    /// nothing (the embedding or head count when `outsideLayers`).
     static func expectedModules(
-        _ matcher: PEFTModuleMatcher, shapes: AdapterTargetShapes, configPath: String
+        _ matcher: PEFTModuleMatcher, shapes: AdapterTargetShapes, configPath: String, outsideLayers: Bool = false
     ) throws -> [AdapterModuleKey: Expectation] {
         let config = matcher.config
         let modules = TargetModule.allCases.filter(shapes.has)
@@ -137,7 +146,8 @@ public enum AdapterLoader {
                 // A bare module name (the usual entry) selects that module in every layer.
                 let exists = modules.contains { $0.rawValue == entry || $0.name == entry } || modules.contains { module in
                     (0..<shapes.layers).contains { PEFTModuleMatcher.listEntry(entry, selects: module.modulePath(layer: $0)) }
-                }
+                } || shapes.vocabularySize > 0
+                    && VocabularyModule.allCases.contains { PEFTModuleMatcher.listEntry(entry, selects: $0.modulePath(in: shapes)) }
                 guard exists else {
                     throw FormatError(.invalidValue, file: configPath, item: key,
                                       expected: "names of modules the model has (\(known))", found: "'\(entry)'")
@@ -160,7 +170,7 @@ public enum AdapterLoader {
                     rank: try matcher.rank(for: path), alpha: try matcher.alpha(for: path), feedForward: feedForward)
             }
         }
-        guard !plan.isEmpty else {
+        guard !plan.isEmpty || outsideLayers else {
             throw FormatError(.invalidValue, file: configPath, item: "target_modules",
                               expected: "a selection of at least one of the model's modules (\(known))",
                               found: "\(config.targetModules), which selects none")
@@ -184,6 +194,8 @@ public enum AdapterLoader {
         found.reserveCapacity(file.orderedTensorInfos.count)
         for info in file.orderedTensorInfos {
             let name = info.name
+            // The embedding's and head's tensors: VocabularyInspection's.
+            if PEFTVocabularyTensorName(parsing: name) != nil { continue }
             guard let parsed = PEFTTensorName(parsing: name) else {
                 throw FormatError(.invalidValue, file: file.path, item: name,
                                   expected: "only adapter tensors named \(PEFTTensorName.prefix)<\(PEFTTensorName.layerStacks.joined(separator: "|"))>.<i>.<block>.<module>.<\(roleList)>",

@@ -15,6 +15,18 @@ public struct AdapterManifest: Sendable, Equatable {
     public var modules: [Module]
     /// Bytes of the adapter's tensors in the file.
     public var tensorBytes: Int
+    /// What the adapter does to the token embedding and the LM head.
+    public var vocabularyModules: [VocabularyPart] = []
+
+    /// LoRA of a rank on the token embedding or LM head, or a full `modules_to_save` copy of it.
+    public struct VocabularyPart: Sendable, Equatable, CustomStringConvertible {
+        public var module: VocabularyModule
+        /// 0 for a saved copy.
+        public var rank: Int
+        public var savedCopy: Bool
+
+        public var description: String { savedCopy ? "\(module.rawValue) (full copy)" : "\(module.rawValue) (LoRA rank \(rank))" }
+    }
 
     /// Module names targeted in at least one layer, in `TargetModule` order.
     public var targets: [TargetModule] {

@@ -66,6 +66,7 @@ extension AdapterWeights {
         }
         let shapes = first.shapes
         for (adapter, _) in parts {
+            try adapter.refuseVocabularyModules(for: "mixtures")
             guard adapter.kind == first.kind else {
                 throw AdapterError.invalidArgument(
                     what: "adapter mixture '\(name)'", expected: "adapters of one kind (\(first.kind.rawValue) like '\(first.name)')",

@@ -34,23 +34,30 @@ public final class AdapterWeights: Sendable {
     public let targets: [TargetModule]
     /// `base_model_name_or_path` of the PEFT config, kept for writing the adapter back.
     public let baseModelNameOrPath: String?
-    /// Bytes held by the adapter's tensors (including the packed copies the kernels read).
+    /// Bytes held by the adapter's tensors (including the packed copies the kernels read, and a
+    /// full head or embedding table: 113 MB each for SmolLM2, which the adapter cache's byte budget bounds).
     public let sizeInBytes: Int
+    /// What the adapter does to the token embedding, nil when nothing.
+    public let embedding: EmbeddingAdapter?
+    /// What the adapter does to the LM head, nil when nothing.
+    public let head: HeadAdapter?
     private let table: [AdapterModuleWeights?]  // [layers * 7], by (layer, TargetModule.index)
 
     /// Checks every module against `shapes` and against `kind`.
     public init(
         name: String, kind: AdapterKind, rank: Int, shapes: AdapterTargetShapes,
         modules: [AdapterModuleKey: AdapterModuleWeights],
-        loraAlpha: Float? = nil, useRSLoRA: Bool = false, baseModelNameOrPath: String? = nil
+        loraAlpha: Float? = nil, useRSLoRA: Bool = false, baseModelNameOrPath: String? = nil,
+        embedding: EmbeddingAdapter? = nil, head: HeadAdapter? = nil
     ) throws {
         guard rank > 0 else { throw AdapterError.invalidArgument(what: "rank of '\(name)'", expected: "at least 1", found: "\(rank)") }
-        guard !modules.isEmpty else {
-            throw AdapterError.invalidArgument(what: "modules of '\(name)'", expected: "at least one (layer, module)", found: "none")
+        guard !modules.isEmpty || embedding != nil || head != nil else {
+            throw AdapterError.invalidArgument(
+                what: "modules of '\(name)'", expected: "at least one (layer, module), embed_tokens or lm_head", found: "none")
         }
+        var bytes = try checkVocabularyAdapters(name: name, embedding: embedding, head: head, shapes: shapes)
         var table = [AdapterModuleWeights?](repeating: nil, count: shapes.layers * TargetModule.count)
         var targeted = Set<TargetModule>()
-        var bytes = 0
         for (key, weights) in modules.sorted(by: { $0.key < $1.key }) {
             let place = "layer \(key.layer) \(key.module.rawValue)"
             guard key.layer >= 0, key.layer < shapes.layers else {
@@ -81,6 +88,8 @@ public final class AdapterWeights: Sendable {
         self.targets = TargetModule.allCases.filter(targeted.contains)
         self.baseModelNameOrPath = baseModelNameOrPath
         self.sizeInBytes = bytes
+        self.embedding = embedding
+        self.head = head
         self.table = table
     }
 

@@ -9,6 +9,7 @@ public enum AdapterWriter {
     /// Writes `adapter_config.json` and `adapter_model.safetensors` (fp32) into `folder`,
     /// creating it if needed.
     public static func write(_ weights: AdapterWeights, to folder: String) throws {
+        try weights.refuseVocabularyModules(for: "writing")
         try PEFTFolder.write(config: config(for: weights), tensors: tensors(for: weights), to: folder)
     }
 

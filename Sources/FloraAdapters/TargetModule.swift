@@ -114,13 +114,25 @@ public enum AdapterKind: String, Sendable, CaseIterable, Codable {
 public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible {
     /// Number of transformer layers.
     public let layers: Int
+    /// Rows of the token embedding and outputs of the LM head; 0 when unknown (adapters on
+    /// either are then refused).
+    public let vocabularySize: Int
+    /// Width of the residual stream, `d_model`: the embedding's columns and the head's inputs.
+    public let hiddenSize: Int
     private let inputCounts: [Int]   // [11], by TargetModule.index
     private let outputCounts: [Int]  // [11]
 
     /// - Parameters: `inputs`/`outputs` give `d_in`/`d_out` of each module the model has.
-    public init(layers: Int, inputs: [TargetModule: Int], outputs: [TargetModule: Int]) throws {
+    public init(
+        layers: Int, inputs: [TargetModule: Int], outputs: [TargetModule: Int], vocabularySize: Int = 0, hiddenSize: Int = 0
+    ) throws {
         guard layers > 0 else {
             throw AdapterError.invalidArgument(what: "layer count", expected: "at least 1", found: "\(layers)")
+        }
+        guard vocabularySize >= 0, hiddenSize >= 0, (vocabularySize == 0) == (hiddenSize == 0) else {
+            throw AdapterError.invalidArgument(
+                what: "vocabulary dimensions", expected: "both positive (or both absent)",
+                found: "vocabulary \(vocabularySize), hidden size \(hiddenSize)")
         }
         var ins = [Int](repeating: 0, count: TargetModule.count)
         var outs = ins
@@ -138,6 +150,8 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
             throw AdapterError.invalidArgument(what: "module dimensions", expected: "at least one module", found: "none")
         }
         self.layers = layers
+        self.vocabularySize = vocabularySize
+        self.hiddenSize = hiddenSize
         inputCounts = ins
         outputCounts = outs
     }
@@ -146,7 +160,8 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
     /// `[hidden → kvHeads·headDim]`, o `[heads·headDim → hidden]`, gate and up
     /// `[hidden → intermediate]`, down `[intermediate → hidden]`.
     public static func llama(
-        layers: Int, hiddenSize: Int, attentionHeads: Int, keyValueHeads: Int, headDimension: Int, intermediateSize: Int
+        layers: Int, hiddenSize: Int, attentionHeads: Int, keyValueHeads: Int, headDimension: Int, intermediateSize: Int,
+        vocabularySize: Int = 0
     ) throws -> AdapterTargetShapes {
         let named = [("hidden size", hiddenSize), ("attention heads", attentionHeads), ("key-value heads", keyValueHeads),
                      ("head dimension", headDimension), ("intermediate size", intermediateSize)]
@@ -159,14 +174,15 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
             inputs: [.qProj: hiddenSize, .kProj: hiddenSize, .vProj: hiddenSize, .oProj: q,
                      .gateProj: hiddenSize, .upProj: hiddenSize, .downProj: intermediateSize],
             outputs: [.qProj: q, .kProj: kv, .vProj: kv, .oProj: hiddenSize,
-                      .gateProj: intermediateSize, .upProj: intermediateSize, .downProj: hiddenSize])
+                      .gateProj: intermediateSize, .upProj: intermediateSize, .downProj: hiddenSize],
+            vocabularySize: vocabularySize, hiddenSize: vocabularySize > 0 ? hiddenSize : 0)
     }
 
     /// The shapes of a GPTBigCode model: c_attn `[hidden → hidden + 2·kvHeads·headDim]` (query,
     /// key and value fused), attn.c_proj `[hidden → hidden]`, c_fc `[hidden → inner]`,
     /// mlp.c_proj `[inner → hidden]`.
     public static func gptBigCode(
-        layers: Int, hiddenSize: Int, keyValueDimension: Int, innerSize: Int
+        layers: Int, hiddenSize: Int, keyValueDimension: Int, innerSize: Int, vocabularySize: Int = 0
     ) throws -> AdapterTargetShapes {
         for (what, value) in [("hidden size", hiddenSize), ("key-value width", keyValueDimension), ("inner size", innerSize)] where value <= 0 {
             throw AdapterError.invalidArgument(what: what, expected: "a positive number", found: "\(value)")
@@ -174,7 +190,8 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
         return try AdapterTargetShapes(
             layers: layers,
             inputs: [.cAttn: hiddenSize, .attnCProj: hiddenSize, .cFc: hiddenSize, .mlpCProj: innerSize],
-            outputs: [.cAttn: hiddenSize + 2 * keyValueDimension, .attnCProj: hiddenSize, .cFc: innerSize, .mlpCProj: hiddenSize])
+            outputs: [.cAttn: hiddenSize + 2 * keyValueDimension, .attnCProj: hiddenSize, .cFc: innerSize, .mlpCProj: hiddenSize],
+            vocabularySize: vocabularySize, hiddenSize: vocabularySize > 0 ? hiddenSize : 0)
     }
 
     /// What adapters target when nothing is named: the attention's query and key projections, as
@@ -197,6 +214,7 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         let modules = TargetModule.allCases.filter(has).map { "\($0.rawValue) [\(outputs($0)), \(inputs($0))]" }
-        return "\(layers) layers; " + modules.joined(separator: ", ")
+        let vocabulary = vocabularySize > 0 ? "; vocabulary \(vocabularySize) × \(hiddenSize)" : ""
+        return "\(layers) layers; " + modules.joined(separator: ", ") + vocabulary
     }
 }

@@ -37,14 +37,17 @@ public struct PEFTConfig: Decodable, Sendable, Equatable {
     public var alphaPattern: [String: Double]
     /// Only these layer indices are adapted (PEFT applies this to list-form `target_modules` only).
     public var layersToTransform: [Int]?
+    /// Modules the adapter replaces by a full trained copy: Flora serves `lm_head` and the token
+    /// embedding (`embed_tokens`, GPTBigCode's `wte`), PEFT's usual choices for a new vocabulary.
+    public var modulesToSave: [String]
     public var baseModelNameOrPath: String?
     public var taskType: String?
 
     public init(
         peftType: PEFTType, r: Int = 8, loraAlpha: Double = 8, useRSLoRA: Bool = false, targetModules: ModuleSelector,
         excludeModules: ModuleSelector? = nil, feedforwardModules: ModuleSelector? = nil, rankPattern: [String: Int] = [:],
-        alphaPattern: [String: Double] = [:], layersToTransform: [Int]? = nil, baseModelNameOrPath: String? = nil,
-        taskType: String? = "CAUSAL_LM"
+        alphaPattern: [String: Double] = [:], layersToTransform: [Int]? = nil, modulesToSave: [String] = [],
+        baseModelNameOrPath: String? = nil, taskType: String? = "CAUSAL_LM"
     ) {
         self.peftType = peftType
         self.r = r
@@ -56,6 +59,7 @@ public struct PEFTConfig: Decodable, Sendable, Equatable {
         self.rankPattern = rankPattern
         self.alphaPattern = alphaPattern
         self.layersToTransform = layersToTransform
+        self.modulesToSave = modulesToSave
         self.baseModelNameOrPath = baseModelNameOrPath
         self.taskType = taskType
     }
@@ -91,6 +95,12 @@ public struct PEFTConfig: Decodable, Sendable, Equatable {
         }
         return try raw.validated(file: file)
     }
+}
+
+extension PEFTConfig {
+    /// The module names outside the transformer blocks that Flora adapts: the token embedding
+    /// (Llama's `embed_tokens`, GPTBigCode's `wte`) and the LM head.
+    public static let vocabularyModuleNames = ["embed_tokens", "wte", "lm_head"]
 }
 
 /// Translates a decoding failure into an error naming the key, what was expected and found.
@@ -133,6 +143,7 @@ private struct RawPEFTConfig: Decodable {
     var bias: String?
     var lora_bias: Bool?
     var modules_to_save: [String]?
+    var ensure_weight_tying: Bool?
     var layers_to_transform: IntOrList?
     var layers_pattern: StringOrList?
     var layer_replication: [[Int]]?
@@ -164,8 +175,14 @@ private struct RawPEFTConfig: Decodable {
         if use_dora == true { throw refuse("use_dora", expected: "false (Flora does not implement DoRA)", found: "true") }
         if let bias, bias != "none" { throw refuse("bias", expected: "\"none\" (Flora trains no biases)", found: "\"\(bias)\"") }
         if lora_bias == true { throw refuse("lora_bias", expected: "false (Flora has no bias on lora_B)", found: "true") }
-        if let modules_to_save, !modules_to_save.isEmpty {
-            throw refuse("modules_to_save", expected: "null or [] (Flora adapts linear layers only)", found: "\(modules_to_save)")
+        let vocabularyModules = PEFTConfig.vocabularyModuleNames
+        if let stray = modules_to_save?.first(where: { !vocabularyModules.contains($0) }) {
+            throw refuse("modules_to_save", expected: "only \(vocabularyModules.joined(separator: ", ")) (Flora replaces no other module)",
+                         found: "'\(stray)'")
+        }
+        if ensure_weight_tying == true {
+            throw refuse("ensure_weight_tying", expected: "false (Flora adapts a tied head and embedding separately, as PEFT's default)",
+                         found: "true")
         }
         if let layer_replication, !layer_replication.isEmpty {
             throw refuse("layer_replication", expected: "null (Flora does not replicate layers)", found: "\(layer_replication)")
@@ -196,7 +213,8 @@ private struct RawPEFTConfig: Decodable {
             peftType: type, r: type == .ia3 ? 1 : rank, loraAlpha: alpha, useRSLoRA: use_rslora ?? false,
             targetModules: targets.selector, excludeModules: exclude_modules.map(\.selector),
             feedforwardModules: type == .ia3 ? feedforward : nil, rankPattern: rank_pattern ?? [:],
-            alphaPattern: alpha_pattern ?? [:], layersToTransform: layers, baseModelNameOrPath: base_model_name_or_path,
+            alphaPattern: alpha_pattern ?? [:], layersToTransform: layers, modulesToSave: modules_to_save ?? [],
+            baseModelNameOrPath: base_model_name_or_path,
             taskType: task_type)
     }
 }

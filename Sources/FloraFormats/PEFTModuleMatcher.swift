@@ -44,6 +44,18 @@ public struct PEFTModuleMatcher {
         return true
     }
 
+    /// Whether a module outside the decoder layers (the token embedding, the LM head) at `path`
+    /// is adapted: as `targets`, except that "all-linear" never selects them (PEFT leaves the
+    /// output layer out of it) and that `layers_to_transform` leaves out every module matched by
+    /// suffix, since such a path holds no layer index.
+    public func targetsOutsideLayers(_ path: String) -> Bool {
+        if let exclude, exclude.matches(path) { return false }
+        if case .allLinear = target.form { return false }
+        guard target.matches(path) else { return false }
+        if case .names(let names) = config.targetModules, config.layersToTransform != nil, !names.contains(path) { return false }
+        return true
+    }
+
     /// IA3: whether the module's input (not output) is scaled.
     public func isFeedForward(_ path: String) -> Bool { feedforward?.matches(path) ?? false }
 
@@ -106,7 +118,7 @@ private struct CompiledSelector {
         switch form {
         case .names(let names): names.contains { PEFTModuleMatcher.listEntry($0, selects: path) }
         case .regex(let regex): (try? regex.wholeMatch(in: path)) != nil
-        case .allLinear: true  // every module Flora adapts is a linear layer (lm_head is never one of them)
+        case .allLinear: true  // every linear layer of the blocks (`targetsOutsideLayers` leaves lm_head out)
         }
     }
 }

@@ -96,9 +96,9 @@ extension CausalLanguageModel {
 extension CausalLanguageModel {
     /// The logits of `batch.logitTokens`, `[L, vocab]` in `scratch`: each wanted row of the
     /// residual stream `hidden` (`[T, hidden]`) through the final norm (`normalize(row, into:)`),
-    /// then one product with `head`.
+    /// then one product with `head`, then each row's adapter on the head (`linear`'s bank).
     func headLogits(
-        _ batch: Batch, hidden: UnsafePointer<Float>, head: PackedMatrix, scratch: ForwardScratch,
+        _ batch: Batch, hidden: UnsafePointer<Float>, head: PackedMatrix, scratch: ForwardScratch, linear: LinearLayers,
         normalize: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
     ) -> Logits {
         let d = dimensions
@@ -108,6 +108,14 @@ extension CausalLanguageModel {
             normalize(hidden + Int(token) * d.hiddenSize, last + row * d.hiddenSize)
         }
         if l > 0 { MatMul.multiply(last, rows: l, head, into: scratch.logits.pointer) }  // [L, vocab]
+        if l > 0, let bank = linear.bank, bank.adaptsVocabulary {
+            batch.logitTokens.withUnsafeBufferPointer { rows in
+                linear.slots.withUnsafeBufferPointer { slots in
+                    bank.adaptHead(hidden: last, rows: l, logitTokens: rows.baseAddress!, slots: slots.baseAddress!,
+                                   logits: scratch.logits.pointer)
+                }
+            }
+        }
         return Logits(storage: scratch.logits, rows: l, vocabularySize: d.vocabularySize)
     }
 }
@@ -118,6 +126,16 @@ struct LinearLayers {
     let bank: AdapterBank?
     let slots: [Int32]   // [T]
     let tokens: Int
+
+    /// Each token's adapter on its embedding row, `hidden` `[T, hidden]` (the base rows looked up).
+    func adaptEmbeddings(_ batch: Batch, hidden: UnsafeMutablePointer<Float>) {
+        guard let bank, bank.adaptsVocabulary else { return }
+        batch.tokens.withUnsafeBufferPointer { tokens in
+            slots.withUnsafeBufferPointer { slots in
+                bank.adaptEmbeddings(tokens: tokens.baseAddress!, slots: slots.baseAddress!, count: self.tokens, hidden: hidden)
+            }
+        }
+    }
 
     /// `y = x Wᵀ + b` for every token, each with its adapter at (layer, module).
     func callAsFunction(

@@ -103,16 +103,19 @@ public final class GPTBigCodeModel: CausalLanguageModel {
         let linear = try beginForward(batch, cache: cache, scratch: scratch, adapters: adapters)
         let hidden = scratch.hidden.pointer       // [T, hidden]
         for i in 0..<batch.tokenCount {
-            let row = hidden + i * c.hiddenSize
-            embedding.copyRow(Int(batch.tokens[i]), into: row)
-            Elementwise.add(positionEmbedding.pointer + Int(batch.positions[i]) * c.hiddenSize, into: row, count: c.hiddenSize)
+            embedding.copyRow(Int(batch.tokens[i]), into: hidden + i * c.hiddenSize)
+        }
+        // Before the positions are added: an adapter's saved wte replaces the token's row alone.
+        linear.adaptEmbeddings(batch, hidden: hidden)
+        for i in 0..<batch.tokenCount {
+            Elementwise.add(positionEmbedding.pointer + Int(batch.positions[i]) * c.hiddenSize, into: hidden + i * c.hiddenSize, count: c.hiddenSize)
         }
         for (index, layer) in layers.enumerated() {
             attentionBlock(layer, index: index, batch: batch, cache: cache, scratch: scratch, linear: linear)
             mlpBlock(layer, index: index, scratch: scratch, linear: linear)
         }
 
-        return headLogits(batch, hidden: hidden, head: lmHead, scratch: scratch) { row, normed in
+        return headLogits(batch, hidden: hidden, head: lmHead, scratch: scratch, linear: linear) { row, normed in
             Elementwise.layerNorm(
                 row, weight: finalNorm.pointer, bias: finalNormBias.pointer, epsilon: c.layerNormEpsilon, rows: 1, count: c.hiddenSize,
                 into: normed)

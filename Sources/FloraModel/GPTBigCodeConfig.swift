@@ -56,7 +56,8 @@ public struct GPTBigCodeConfig: Sendable, Equatable, TransformerShape {
 
     /// The shapes of the linear layers adapters may target.
     public func adapterShapes() throws -> AdapterTargetShapes {
-        try AdapterTargetShapes.gptBigCode(layers: layerCount, hiddenSize: hiddenSize, keyValueDimension: kvDim, innerSize: innerSize)
+        try AdapterTargetShapes.gptBigCode(layers: layerCount, hiddenSize: hiddenSize, keyValueDimension: kvDim, innerSize: innerSize,
+                                    vocabularySize: vocabularySize)
     }
 
     /// Checks the relations the forward pass relies on; `source` names the file in errors.

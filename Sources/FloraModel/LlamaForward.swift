@@ -15,12 +15,13 @@ extension LlamaModel {
         for (i, token) in batch.tokens.enumerated() {
             embedding.copyRow(Int(token), into: hidden + i * c.hiddenSize)
         }
+        linear.adaptEmbeddings(batch, hidden: hidden)
         for (index, layer) in layers.enumerated() {
             attentionBlock(layer, index: index, batch: batch, cache: cache, scratch: scratch, linear: linear)
             mlpBlock(layer, index: index, scratch: scratch, linear: linear)
         }
 
-        return headLogits(batch, hidden: hidden, head: lmHead, scratch: scratch) { row, normed in
+        return headLogits(batch, hidden: hidden, head: lmHead, scratch: scratch, linear: linear) { row, normed in
             Elementwise.rmsNorm(row, weight: finalNorm.pointer, epsilon: c.rmsNormEpsilon, rows: 1, count: c.hiddenSize, into: normed)
         }
     }

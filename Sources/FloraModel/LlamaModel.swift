@@ -107,6 +107,6 @@ extension LlamaConfig {
     public func adapterShapes() throws -> AdapterTargetShapes {
         try AdapterTargetShapes.llama(
             layers: layerCount, hiddenSize: hiddenSize, attentionHeads: headCount, keyValueHeads: kvHeadCount,
-            headDimension: headDim, intermediateSize: intermediateSize)
+            headDimension: headDim, intermediateSize: intermediateSize, vocabularySize: vocabularySize)
     }
 }

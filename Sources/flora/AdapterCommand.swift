@@ -29,6 +29,7 @@ struct Adapter: ParsableCommand {
             if weights.kind == .ia3 { print("feed-forward: \(weights.feedForwardModules.map(\.rawValue).joined(separator: ","))") }
             let layers = Set(weights.moduleKeys.map(\.layer)).count
             print("modules:  \(weights.moduleKeys.count) in \(layers) of \(shapes.layers) layers")
+            for part in weights.vocabularyPart { print("vocabulary: \(part)") }
             print("size:     \(weights.sizeInBytes) bytes (fp32)")
             print("model:    fits \(loaded.name)")
         }

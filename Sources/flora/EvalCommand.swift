@@ -63,8 +63,10 @@ struct Eval: ParsableCommand {
         guard !selection.isEmpty else {
             throw ValidationError("\(data): no held-out sequences (the data makes \(dataset.train.count) sequence(s)); pass --all")
         }
-        let adapters = try adapter.map { folder in
-            [TrainableAdapter(try AdapterLoader.load(folder: folder, name: URL(fileURLWithPath: folder).lastPathComponent, shapes: model.adapterShapes))]
+        let adapters = try adapter.map { folder -> [TrainableAdapter] in
+            let weights = try AdapterLoader.load(folder: folder, name: URL(fileURLWithPath: folder).lastPathComponent, shapes: model.adapterShapes)
+            try weights.refuseVocabularyModules(for: "training and evaluation")
+            return [TrainableAdapter(weights)]
         } ?? []
         let engine = try GradientEngine(model: model, adapters: adapters)
         let index = adapters.isEmpty ? -1 : 0
