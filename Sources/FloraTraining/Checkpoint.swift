@@ -100,7 +100,7 @@ public enum Checkpoint {
         var moments: [AdamWState] = []
         for dataset in state.datasets {
             let weights = try AdapterLoader.load(folder: (folder as NSString).appendingPathComponent(dataset.name), name: dataset.name, shapes: shapes)
-            let adapter = TrainableAdapter(weights)
+            let adapter = try TrainableAdapter(weights)
             let first = try optimizer.tensor("\(dataset.name).exp_avg"), second = try optimizer.tensor("\(dataset.name).exp_avg_sq")
             guard first.count == adapter.parameterCount, second.count == adapter.parameterCount else {
                 throw TrainingError.checkpoint(

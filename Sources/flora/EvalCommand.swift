@@ -64,7 +64,7 @@ struct Eval: ParsableCommand {
             throw ValidationError("\(data): no held-out sequences (the data makes \(dataset.train.count) sequence(s)); pass --all")
         }
         let adapters = try adapter.map { folder in
-            [TrainableAdapter(try AdapterLoader.load(folder: folder, name: URL(fileURLWithPath: folder).lastPathComponent, shapes: model.adapterShapes))]
+            [try TrainableAdapter(AdapterLoader.load(folder: folder, name: URL(fileURLWithPath: folder).lastPathComponent, shapes: model.adapterShapes, baseWeights: model))]
         } ?? []
         let engine = try GradientEngine(model: model, adapters: adapters)
         let index = adapters.isEmpty ? -1 : 0
