@@ -27,7 +27,15 @@ import Testing
     }
 
     func peftLogits(_ name: String) throws -> [Float] {
-        try KQuantFixtures.floats(at: Self.directory + "/\(name).logits.f32")
+        // Little-endian float32, as the fixture script writes them.
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/\(name).logits.f32"))
+        var values = [Float](repeating: 0, count: data.count / 4)
+        for i in values.indices {
+            var bits: UInt32 = 0
+            for byte in 0..<4 { bits |= UInt32(data[4 * i + byte]) << UInt32(8 * byte) }
+            values[i] = Float(bitPattern: bits)
+        }
+        return values
     }
 
     @Test("Each PEFT DoRA and RoAd adapter alone gives PEFT's logits", arguments: peftAdapters, LoRAKernel.allCases)
