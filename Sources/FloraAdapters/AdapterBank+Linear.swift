@@ -6,12 +6,16 @@ import FloraTensor
 /// What one group's adapter does to the current (layer, module), as raw pointers into its
 /// `AdapterWeights` (kept alive by the bank's slot for the whole call).
 struct ResolvedModule {
-    enum Kind: UInt8 { case none, flora, lora, ia3Input, ia3Output }
+    enum Kind: UInt8 { case none, flora, lora, ia3Input, ia3Output, dora, road }
     var kind: Kind
-    var rank: Int
-    var a: UnsafePointer<Float>?   // fLoRA and LoRA: A [rank, inputs]; IA3: l
-    var bT: UnsafePointer<Float>?  // fLoRA and LoRA: Bᵀ [rank, outputs]
-    var scale: Float               // fLoRA: 1/rank; LoRA: s
+    var rank: Int                  // RoAd: the group size
+    var a: UnsafePointer<Float>?   // fLoRA, LoRA and DoRA: A [rank, inputs]; IA3: l; RoAd: f [outputs]
+    var bT: UnsafePointer<Float>?  // fLoRA and LoRA: Bᵀ [rank, outputs]; DoRA: (m/n ∘ B)ᵀ; RoAd: s [outputs]
+    var scale: Float               // fLoRA: 1/rank; LoRA and DoRA: s
+    var outputScale: UnsafePointer<Float>? = nil  // DoRA: m / n [outputs]
+
+    /// Whether the LoRA kernels add a delta `s · B (A x)` for this module.
+    var addsLoRADelta: Bool { kind == .lora || kind == .dora }
 
     static var none: ResolvedModule { ResolvedModule(kind: .none, rank: 0, a: nil, bT: nil, scale: 1) }
 }
@@ -20,10 +24,11 @@ struct ResolvedModule {
 struct ModuleSummary {
     var resolved: Bool
     var hasLoRA: Bool
+    var hasRoad: Bool
     /// Rows of the expanded product; 0 when the plain product serves.
     var expandedRows: Int32
 
-    static var unresolved: ModuleSummary { ModuleSummary(resolved: false, hasLoRA: false, expandedRows: 0) }
+    static var unresolved: ModuleSummary { ModuleSummary(resolved: false, hasLoRA: false, hasRoad: false, expandedRows: 0) }
 }
 
 extension AdapterBank {
@@ -36,11 +41,14 @@ extension AdapterBank {
     ///         LoRA:             y[t] = W x[t] + b + s · B (A x[t])
     ///         IA3 feed-forward: y[t] = W (l ∘ x[t]) + b
     ///         IA3 otherwise:    y[t] = l ∘ (W x[t] + b)
+    ///         DoRA:             y[t] = (m/n) ∘ (W x[t] + s · B (A x[t])) + b
+    ///         RoAd:             y[t] = rotate_f,s(W x[t] + b)            (RoadRotation.swift)
     ///
-    /// How: when no token has an fLoRA or IA3 adapter on this module, one `MatMul.multiply`;
-    /// otherwise one `MatMul.multiplyExpanded` where a token is one row (no adapter, LoRA, IA3
-    /// with its `l` as input or output scale) or `r` rows (fLoRA: input scale `A[j, :]`, output
-    /// scale `B[:, j]`, factor `1/r`). LoRA deltas are then added by `loraKernel`.
+    /// How: when no token has an fLoRA, IA3 or DoRA adapter on this module, one `MatMul.multiply`;
+    /// otherwise one `MatMul.multiplyExpanded` where a token is one row (no adapter, LoRA, RoAd,
+    /// IA3 with its `l` as input or output scale, DoRA with `m/n` as output scale) or `r` rows
+    /// (fLoRA: input scale `A[j, :]`, output scale `B[:, j]`, factor `1/r`). LoRA and DoRA deltas
+    /// are then added by `loraKernel` (DoRA's B rows carry `m/n`), and RoAd rows rotated in place.
     ///
     /// - Parameters:
     ///   - weight: the base weight of (layer, module), `[outputs, inputs]` of `shapes`.
@@ -77,6 +85,13 @@ extension AdapterBank {
             case .bmm: addLoRAGatherBMM(modules, input: x, tokens: tokens, inputs: k, outputs: n, output: y)
             }
         }
+        if summary.hasRoad {
+            for t in 0..<tokens {
+                let g = Int(plan.tokenGroup[t])
+                guard g >= 0, modules[g].kind == .road, let f = modules[g].a, let s = modules[g].bT else { continue }
+                RoadRotation.apply(first: f, second: s, groupSize: modules[g].rank, outputs: n, to: y + t * n)
+            }
+        }
     }
 
     /// Every group's module at (layer, module), `[groupCount]`, and what they need. Resolved on
@@ -95,7 +110,7 @@ extension AdapterBank {
     /// Fills `resolved[g]` for every group of the plan.
     private func resolveGroups(layer: Int, module: TargetModule, into resolved: UnsafeMutablePointer<ResolvedModule>) -> ModuleSummary {
         let groups = plan.groupCount
-        var extraRows = 0, needsExpansion = false, hasLoRA = false
+        var extraRows = 0, needsExpansion = false, hasLoRA = false, hasRoad = false
         for g in 0..<groups {
             let members = plan.range(of: g).count
             switch resident[Int(plan.groupSlot[g])]?.module(layer: layer, module) {
@@ -113,11 +128,22 @@ extension AdapterBank {
                 resolved[g] = ResolvedModule(
                     kind: v.feedForward ? .ia3Input : .ia3Output, rank: 1, a: UnsafePointer(v.l.pointer), bT: nil, scale: 1)
                 needsExpansion = true
+            case .dora(let d):
+                let f = d.scaledDelta
+                resolved[g] = ResolvedModule(
+                    kind: .dora, rank: f.rank, a: UnsafePointer(f.a.pointer), bT: UnsafePointer(f.bTransposed.pointer), scale: f.scale,
+                    outputScale: UnsafePointer(d.outputScale.pointer))
+                hasLoRA = true
+                needsExpansion = true
+            case .road(let r):
+                resolved[g] = ResolvedModule(
+                    kind: .road, rank: r.groupSize, a: UnsafePointer(r.first.pointer), bT: UnsafePointer(r.second.pointer), scale: 1)
+                hasRoad = true
             case nil:
                 resolved[g] = .none
             }
         }
-        return ModuleSummary(resolved: true, hasLoRA: hasLoRA, expandedRows: Int32(needsExpansion ? plan.tokens + extraRows : 0))
+        return ModuleSummary(resolved: true, hasLoRA: hasLoRA, hasRoad: hasRoad, expandedRows: Int32(needsExpansion ? plan.tokens + extraRows : 0))
     }
 
     /// `y[t] = b` (IA3 output-scaled tokens: `l ∘ b`), or zeros without bias: the expanded
@@ -162,11 +188,11 @@ extension AdapterBank {
                     factor[e] = m.scale
                     e += 1
                 }
-            case .ia3Input, .ia3Output, .lora, .none:
+            case .ia3Input, .ia3Output, .lora, .dora, .road, .none:
                 inputRow[e] = row
                 inputScale[e] = m.kind == .ia3Input ? m.a : nil
                 outputRow[e] = row
-                outputScale[e] = m.kind == .ia3Output ? m.a : nil
+                outputScale[e] = m.kind == .ia3Output ? m.a : m.kind == .dora ? m.outputScale : nil
                 factor[e] = 1
                 e += 1
             }

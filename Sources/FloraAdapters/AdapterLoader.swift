@@ -17,10 +17,16 @@ public enum AdapterLoader {
     }
 
     /// Loads the adapter in `folder` for a model of `shapes`, naming it `name`. Nothing is kept
-    /// if anything is refused.
-    public static func load(folder: String, name: String, shapes: AdapterTargetShapes) throws -> AdapterWeights {
+    /// if anything is refused. A DoRA adapter needs `baseWeights` (its norm is `‖W + s·B A‖`).
+    public static func load(
+        folder: String, name: String, shapes: AdapterTargetShapes, baseWeights: (any AdapterBaseWeights)? = nil
+    ) throws -> AdapterWeights {
         let inspection = try Inspection(PEFTFolder(path: folder), shapes: shapes)
         let (peft, kind, config) = (inspection.peft, inspection.kind, inspection.peft.config)
+        if kind == .dora, baseWeights == nil {
+            throw FormatError(.invalidValue, file: peft.configPath, item: "use_dora",
+                              expected: "a loader given the base model's weights (DoRA's norm is ‖W + s·B A‖)", found: "true, and no base weights")
+        }
         var modules: [AdapterModuleKey: AdapterModuleWeights] = [:]
         for (key, expectation) in inspection.plan.sorted(by: { $0.key < $1.key }) {
             let (d_in, d_out) = (shapes.inputs(key.module), shapes.outputs(key.module))
@@ -38,12 +44,31 @@ public enum AdapterLoader {
                     alpha: Float(expectation.alpha), useRSLoRA: config.useRSLoRA))
             case .ia3:
                 modules[key] = .ia3(try IA3Vector(inputs: d_in, outputs: d_out, feedForward: expectation.feedForward, l: read(.ia3)))
+            case .dora:
+                let lora = try LoRAFactors(
+                    rank: r, inputs: d_in, outputs: d_out, a: read(.loraA), b: read(.loraB),
+                    alpha: Float(expectation.alpha), useRSLoRA: config.useRSLoRA)
+                guard let w = baseWeights?.adapterBaseWeight(layer: key.layer, module: key.module), w.shape == [d_out, d_in] else {
+                    throw FormatError(.invalidValue, file: peft.configPath, item: "use_dora",
+                                      expected: "the base weight [\(d_out), \(d_in)] of layer \(key.layer) \(key.module.rawValue)",
+                                      found: "none of that shape in the base model")
+                }
+                let magnitudeName = inspection.tensors[TensorKey(module: key, role: .loraMagnitude)]!.name
+                do {
+                    modules[key] = .dora(try DoRAFactors(lora: lora, magnitude: read(.loraMagnitude), baseWeight: w))
+                } catch let error as AdapterError {
+                    throw FormatError(.invalidValue, file: peft.weightsPath, item: magnitudeName, expected: "a usable DoRA magnitude", found: "\(error)")
+                }
+            case .road:
+                modules[key] = .road(try RoadRotation(
+                    variant: config.roadVariant, groupSize: config.groupSize, inputs: d_in, outputs: d_out,
+                    theta: read(.roadTheta), alpha: read(.roadAlpha)))
             }
         }
         let (embedding, head) = try inspection.vocabulary.load(peft.weights, shapes: shapes, useRSLoRA: config.useRSLoRA)
         return try AdapterWeights(
             name: name, kind: kind, rank: config.r, shapes: shapes, modules: modules,
-            loraAlpha: kind == .lora ? Float(config.loraAlpha) : nil, useRSLoRA: config.useRSLoRA,
+            loraAlpha: kind.hasLoRAFactors ? Float(config.loraAlpha) : nil, useRSLoRA: config.useRSLoRA,
             baseModelNameOrPath: config.baseModelNameOrPath, embedding: embedding, head: head)
     }
 
@@ -62,9 +87,14 @@ public enum AdapterLoader {
 
         init(_ peft: PEFTFolder, shapes: AdapterTargetShapes) throws {
             let matcher = try PEFTModuleMatcher(peft.config, file: peft.configPath)
-            let kind = adapterKind(peft.config.peftType)
+            let kind = adapterKind(peft.config)
             let vocabulary = try VocabularyInspection(peft, matcher: matcher, kind: kind, shapes: shapes)
             let plan = try expectedModules(matcher, shapes: shapes, configPath: peft.configPath, outsideLayers: !vocabulary.plan.isEmpty)
+            if kind == .road, let bad = plan.keys.sorted().first(where: { shapes.outputs($0.module) % peft.config.groupSize != 0 }) {
+                throw FormatError(.invalidValue, file: peft.configPath, item: "group_size",
+                                  expected: "a divisor of the outputs of every targeted module",
+                                  found: "\(peft.config.groupSize), which does not divide the \(shapes.outputs(bad.module)) outputs of \(bad.module.rawValue)")
+            }
             let found = try tensorsByModule(peft.weights, kind: kind, plan: plan, shapes: shapes)
             var tensorBytes = vocabulary.tensorBytes
             for (key, expectation) in plan {
@@ -74,6 +104,10 @@ public enum AdapterLoader {
                 case .flora: [(.floraA, [r, d_in]), (.floraB, [d_out, r])]
                 case .lora: [(.loraA, [r, d_in]), (.loraB, [d_out, r])]
                 case .ia3: [(.ia3, expectation.feedForward ? [1, d_in] : [d_out, 1])]
+                case .dora: [(.loraA, [r, d_in]), (.loraB, [d_out, r]), (.loraMagnitude, [d_out])]
+                case .road:
+                    [(.roadTheta, [RoadRotation.valueCount(peft.config.roadVariant, outputs: d_out)]),
+                     (.roadAlpha, [RoadRotation.valueCount(peft.config.roadVariant, outputs: d_out)])]
                 }
                 for (role, shape) in expected {
                     guard let info = found[TensorKey(module: key, role: role)] else {
@@ -85,7 +119,8 @@ public enum AdapterLoader {
                     }
                     if info.shape != shape || ![.f32, .f16, .bf16].contains(info.dtype) {
                         let why = "\(key.module.rawValue) has \(d_in) inputs and \(d_out) outputs"
-                            + (kind == .ia3 ? "" : ", rank \(expectation.rank) from the config")
+                            + (kind == .ia3 ? "" : kind == .road ? ", \(peft.config.roadVariant.rawValue) with group_size \(peft.config.groupSize)"
+                               : ", rank \(expectation.rank) from the config")
                         try checkHeader(of: info, in: peft.weights, shape: shape, why: why)
                     }
                     tensorBytes += info.dataOffsets.count
@@ -101,8 +136,8 @@ public enum AdapterLoader {
 
         var manifest: AdapterManifest {
             AdapterManifest(
-                kind: kind, rank: kind == .ia3 ? 1 : peft.config.r,
-                modules: plan.map { AdapterManifest.Module(key: $0.key, rank: $0.value.rank) }.sorted { $0.key < $1.key },
+                kind: kind, rank: kind == .ia3 || kind == .road ? 1 : peft.config.r,
+                modules: plan.map { AdapterManifest.Module(key: $0.key, rank: $0.value.rank, feedForward: kind == .ia3 && $0.value.feedForward) }.sorted { $0.key < $1.key },
                 tensorBytes: tensorBytes,
                 vocabularyModules: VocabularyModule.allCases.compactMap { module in
                     vocabulary.plan[module].map { AdapterManifest.VocabularyPart(module: module, rank: $0.rank, savedCopy: $0 == .saved) }
@@ -116,11 +151,12 @@ public enum AdapterLoader {
         let role: PEFTTensorName.Role
     }
 
-    static func adapterKind(_ type: PEFTConfig.PEFTType) -> AdapterKind {
-        switch type {
-        case .lora: .lora
+    static func adapterKind(_ config: PEFTConfig) -> AdapterKind {
+        switch config.peftType {
+        case .lora: config.useDoRA ? .dora : .lora
         case .ia3: .ia3
         case .flora: .flora
+        case .road: .road
         }
     }
 
@@ -188,6 +224,8 @@ public enum AdapterLoader {
         case .flora: [.floraA, .floraB]
         case .lora: [.loraA, .loraB]
         case .ia3: [.ia3]
+        case .dora: [.loraA, .loraB, .loraMagnitude]
+        case .road: [.roadTheta, .roadAlpha]
         }
         let roleList = roles.map(\.suffix).joined(separator: ", ")
         var found: [TensorKey: SafetensorsTensorInfo] = [:]

@@ -6,10 +6,12 @@ public struct AdapterManifest: Sendable, Equatable {
     public struct Module: Sendable, Equatable {
         public var key: AdapterModuleKey
         public var rank: Int
+        /// IA3: whether the module's input (not its output) is scaled.
+        public var feedForward = false
     }
 
     public var kind: AdapterKind
-    /// The config's default rank (IA3: 1).
+    /// The config's default rank (IA3 and RoAd: 1).
     public var rank: Int
     /// Targeted modules, layers ascending.
     public var modules: [Module]

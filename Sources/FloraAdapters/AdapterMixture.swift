@@ -64,6 +64,11 @@ extension AdapterWeights {
         guard let first = parts.first?.adapter else {
             throw AdapterError.invalidArgument(what: "adapter mixture '\(name)'", expected: "at least one adapter", found: "none")
         }
+        guard first.kind != .dora, first.kind != .road else {
+            throw AdapterError.invalidArgument(
+                what: "adapter mixture '\(name)'", expected: "fLoRA, LoRA or IA3 adapters (mixtures of \(first.kind.rawValue) adapters are not supported)",
+                found: "'\(first.name)' of kind \(first.kind.rawValue)")
+        }
         let shapes = first.shapes
         for (adapter, _) in parts {
             try adapter.refuseVocabularyModules(for: "mixtures")
@@ -148,6 +153,8 @@ extension AdapterWeights {
                 for i in 0..<l.count { l[i] += weight * v.l.pointer[i] }
             }
             return .ia3(try IA3Vector(inputs: k, outputs: n, feedForward: firstVector.feedForward, l: l))
+        case .dora, .road:
+            throw AdapterError.invalidArgument(what: "mixture at \(place)", expected: "fLoRA, LoRA or IA3 modules", found: "\(present[0].module.kind.rawValue) modules")
         }
     }
 }

@@ -106,21 +106,26 @@ public enum AdapterModuleWeights: Sendable {
     case flora(FloraFactors)
     case lora(LoRAFactors)
     case ia3(IA3Vector)
+    case dora(DoRAFactors)
+    case road(RoadRotation)
 
     public var kind: AdapterKind {
         switch self {
         case .flora: .flora
         case .lora: .lora
         case .ia3: .ia3
+        case .dora: .dora
+        case .road: .road
         }
     }
 
-    /// The factors' rank (1 for an IA3 vector: one expanded row).
+    /// The factors' rank (1 for an IA3 vector or a RoAd rotation: one expanded row).
     public var rank: Int {
         switch self {
         case .flora(let f): f.rank
         case .lora(let f): f.rank
-        case .ia3: 1
+        case .dora(let f): f.lora.rank
+        case .ia3, .road: 1
         }
     }
 
@@ -129,6 +134,8 @@ public enum AdapterModuleWeights: Sendable {
         case .flora(let f): f.inputs
         case .lora(let f): f.inputs
         case .ia3(let v): v.inputs
+        case .dora(let f): f.lora.inputs
+        case .road(let r): r.inputs
         }
     }
 
@@ -137,6 +144,8 @@ public enum AdapterModuleWeights: Sendable {
         case .flora(let f): f.outputs
         case .lora(let f): f.outputs
         case .ia3(let v): v.outputs
+        case .dora(let f): f.lora.outputs
+        case .road(let r): r.outputs
         }
     }
 
@@ -145,6 +154,8 @@ public enum AdapterModuleWeights: Sendable {
         case .flora(let f): f.byteCount
         case .lora(let f): f.byteCount
         case .ia3(let v): v.byteCount
+        case .dora(let f): f.byteCount
+        case .road(let r): r.byteCount
         }
     }
 }

@@ -10,6 +10,9 @@ public enum AdapterReference {
     ///     LoRA:             y[t] = W x[t] + b + s · B (A x[t])
     ///     IA3 feed-forward: y[t] = W (l ∘ x[t]) + b
     ///     IA3 otherwise:    y[t] = l ∘ (W x[t] + b)
+    ///     DoRA:             y[t] = (m/n) ∘ (W x[t] + s · B (A x[t])) + b   (m/n as DoRAFactors holds it)
+    ///     RoAd:             z = W x[t] + b; in each group of size G, h = G/2, for i < h:
+    ///                       y[g+i] = f[g+i] z[g+i] − s[g+i] z[g+h+i];  y[g+h+i] = f[g+h+i] z[g+h+i] + s[g+h+i] z[g+i]
     ///
     /// `weight` is `[outputs, inputs]` row-major, `bias` `[outputs]` or nil, `x` `[tokens, inputs]`,
     /// `y` `[tokens, outputs]` (overwritten).
@@ -50,6 +53,26 @@ public enum AdapterReference {
                     var delta = 0.0
                     for j in 0..<f.rank { delta += Double(bT[j * n + o]) * u[j] }
                     y[t * n + o] = Float(product(o) { _ in 1 } + b(o) + Double(f.scale) * delta)
+                }
+            case .dora(let d):
+                let f = d.lora, a = f.a.pointer, bT = f.bTransposed.pointer, scale = d.outputScale.pointer
+                var u = [Double](repeating: 0, count: f.rank)
+                for j in 0..<f.rank {
+                    for p in 0..<k { u[j] += Double(a[j * k + p]) * Double(xt[p]) }
+                }
+                for o in 0..<n {
+                    var delta = 0.0
+                    for j in 0..<f.rank { delta += Double(bT[j * n + o]) * u[j] }
+                    y[t * n + o] = Float(Double(scale[o]) * (product(o) { _ in 1 } + Double(f.scale) * delta) + b(o))
+                }
+            case .road(let r):
+                let z = (0..<n).map { o in product(o) { _ in 1 } + b(o) }
+                let f = r.first.pointer, s = r.second.pointer, h = r.groupSize / 2
+                for o in 0..<n {
+                    let firstHalf = o % r.groupSize < h
+                    let partner = firstHalf ? o + h : o - h
+                    let rotated = (firstHalf ? -1.0 : 1.0) * Double(s[o]) * z[partner]
+                    y[t * n + o] = Float(Double(f[o]) * z[o] + rotated)
                 }
             case .ia3(let v):
                 let l = v.l.pointer

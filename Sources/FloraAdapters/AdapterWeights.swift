@@ -18,7 +18,7 @@ public struct AdapterModuleKey: Hashable, Sendable, Comparable {
     }
 }
 
-/// An fLoRA, LoRA or IA3 adapter, checked against the dimensions of one base model.
+/// An fLoRA, LoRA, IA3, DoRA or RoAd adapter, checked against the dimensions of one base model.
 public final class AdapterWeights: Sendable {
     public let name: String
     public let kind: AdapterKind
@@ -81,9 +81,9 @@ public final class AdapterWeights: Sendable {
         }
         self.name = name
         self.kind = kind
-        self.rank = kind == .ia3 ? 1 : rank
-        self.loraAlpha = kind == .lora ? loraAlpha ?? Float(rank) : nil
-        self.useRSLoRA = kind == .lora && useRSLoRA
+        self.rank = kind == .ia3 || kind == .road ? 1 : rank
+        self.loraAlpha = kind.hasLoRAFactors ? loraAlpha ?? Float(rank) : nil
+        self.useRSLoRA = kind.hasLoRAFactors && useRSLoRA
         self.shapes = shapes
         self.targets = TargetModule.allCases.filter(targeted.contains)
         self.baseModelNameOrPath = baseModelNameOrPath

@@ -1,5 +1,8 @@
-// Writing AdapterWeights as a PEFT adapter folder (DESIGN.md section 2): LoRA and IA3 exactly as
-// PEFT writes them (so PEFT loads them), fLoRA in the same layout with "peft_type": "FLORA".
+// Writing AdapterWeights as a PEFT adapter folder (DESIGN.md section 2): LoRA, IA3, DoRA (a LoRA
+// config with "use_dora": true and `lora_magnitude_vector` tensors) and RoAd ("peft_type": "ROAD",
+// `road_theta`/`road_alpha`) exactly as PEFT writes them (so PEFT loads them), fLoRA in the same
+// layout with "peft_type": "FLORA". A RoAd config holds one variant and group size: an adapter
+// whose modules differ is refused.
 
 import FloraFormats
 import FloraTensor
@@ -10,6 +13,18 @@ public enum AdapterWriter {
     /// creating it if needed.
     public static func write(_ weights: AdapterWeights, to folder: String) throws {
         try weights.refuseVocabularyModules(for: "writing")
+        if weights.kind == .road {
+            var seen: (PEFTConfig.RoadVariant, Int)?
+            for key in weights.moduleKeys {
+                guard case .road(let r) = weights.module(layer: key.layer, key.module) else { continue }
+                if let first = seen, first.0 != r.variant || first.1 != r.groupSize {
+                    throw AdapterError.invalidArgument(
+                        what: "RoAd adapter '\(weights.name)' to write", expected: "one variant and group size for every module (\(first.0.rawValue), \(first.1))",
+                        found: "\(r.variant.rawValue), \(r.groupSize) at layer \(key.layer) \(key.module.rawValue)")
+                }
+                seen = (r.variant, r.groupSize)
+            }
+        }
         try PEFTFolder.write(config: config(for: weights), tensors: tensors(for: weights), to: folder)
     }
 
@@ -30,6 +45,7 @@ public enum AdapterWriter {
         var rankPattern: [String: Int] = [:]
         var alphaPattern: [String: Double] = [:]
         var feedForward: [AdapterModuleKey] = []
+        var road: RoadRotation?
         for key in keys {
             let path = escaped(key.module.modulePath(layer: key.layer))
             switch weights.module(layer: key.layer, key.module)! {
@@ -40,6 +56,11 @@ public enum AdapterWriter {
                 if f.alpha != weights.loraAlpha { alphaPattern[path] = Double(f.alpha) }
             case .ia3(let v):
                 if v.feedForward { feedForward.append(key) }
+            case .dora(let d):
+                if d.lora.rank != weights.rank { rankPattern[path] = d.lora.rank }
+                if d.lora.alpha != weights.loraAlpha { alphaPattern[path] = Double(d.lora.alpha) }
+            case .road(let r):
+                road = road ?? r
             }
         }
         var feedforwardModules: PEFTConfig.ModuleSelector?
@@ -55,7 +76,8 @@ public enum AdapterWriter {
             peftType: peftType(weights.kind), r: weights.rank, loraAlpha: Double(weights.loraAlpha ?? Float(weights.rank)),
             useRSLoRA: weights.useRSLoRA, targetModules: targets, feedforwardModules: feedforwardModules,
             rankPattern: rankPattern, alphaPattern: alphaPattern, layersToTransform: layersToTransform,
-            baseModelNameOrPath: weights.baseModelNameOrPath, taskType: "CAUSAL_LM")
+            baseModelNameOrPath: weights.baseModelNameOrPath, taskType: "CAUSAL_LM", useDoRA: weights.kind == .dora,
+            roadVariant: road?.variant ?? .road1, groupSize: road?.groupSize ?? 64)
     }
 
     /// The tensors with PEFT's names and shapes: A `[r, d_in]`, B `[d_out, r]`; IA3 `l` as
@@ -77,6 +99,13 @@ public enum AdapterWriter {
             case .ia3(let v):
                 let shape = v.feedForward ? [1, v.inputs] : [v.outputs, 1]
                 result.append((name(.ia3), Tensor(shape: shape, storage: v.l.storage)))
+            case .dora(let d):
+                result.append((name(.loraA), d.lora.a))
+                result.append((name(.loraB), Tensor(shape: [d.lora.outputs, d.lora.rank], values: d.lora.b())))
+                result.append((name(.loraMagnitude), d.magnitude))
+            case .road(let r):
+                result.append((name(.roadTheta), r.theta))
+                result.append((name(.roadAlpha), r.alpha))
             }
         }
         return result
@@ -87,6 +116,8 @@ public enum AdapterWriter {
         case .flora: .flora
         case .lora: .lora
         case .ia3: .ia3
+        case .dora: .lora
+        case .road: .road
         }
     }
 

@@ -1,6 +1,6 @@
 // The two batched LoRA kernels of DESIGN.md section 1: gather-bmm (the fLoRA paper's baseline,
 // its appendix B.1) and segmented (Punica's SGMV). Both add, for every token t whose adapter is a
-// LoRA on this (layer, module), the delta `s · B (A x[t])` into `y[t]`; as a plain loop:
+// LoRA (or DoRA, whose B carries m / n) on this (layer, module), the delta `s · B (A x[t])` into `y[t]`; as a plain loop:
 //
 //     for t where adapter(t) is LoRA (A [r, k], B [n, r], scale s):
 //         for j < r: u[j] = Σ_p A[j, p] · x[t, p]
@@ -24,7 +24,7 @@ extension AdapterBank {
         var largestRank = 1, flops = 0
         for t in 0..<tokens {
             let g = Int(plan.tokenGroup[t])
-            guard g >= 0, resolved[g].kind == .lora else { continue }
+            guard g >= 0, resolved[g].addsLoRADelta else { continue }
             largestRank = max(largestRank, resolved[g].rank)
             flops += 2 * resolved[g].rank * (k + n)
         }
@@ -40,7 +40,7 @@ extension AdapterBank {
                 let g = Int(groupOf.pointer[t])
                 guard g >= 0 else { continue }
                 let m = modules.pointer[g]
-                guard m.kind == .lora, let a = m.a, let bT = m.bT else { continue }
+                guard m.addsLoRADelta, let a = m.a, let bT = m.bT else { continue }
                 let xt = UnsafePointer(x.pointer + t * k), yt = y.pointer + t * n
                 for j in 0..<m.rank { u[j] = Elementwise.dot(a + j * k, xt, count: k) }
                 for j in 0..<m.rank { Elementwise.addScaled(bT + j * n, alpha: m.scale * u[j], into: yt, count: n) }
@@ -58,8 +58,13 @@ extension AdapterBank {
         _ resolved: UnsafePointer<ResolvedModule>, layer: Int, module: TargetModule, input x: UnsafePointer<Float>, inputs k: Int, outputs n: Int,
         output y: UnsafeMutablePointer<Float>
     ) {
-        for g in 0..<plan.groupCount where resolved[g].kind == .lora {
-            guard case .lora(let factors) = resident[Int(plan.groupSlot[g])]?.module(layer: layer, module) else { continue }
+        for g in 0..<plan.groupCount where resolved[g].addsLoRADelta {
+            let factors: LoRAFactors
+            switch resident[Int(plan.groupSlot[g])]?.module(layer: layer, module) {
+            case .lora(let f): factors = f
+            case .dora(let d): factors = d.scaledDelta  // B rows already carry DoRA's m / n
+            default: continue
+            }
             let members = plan.range(of: g)
             let count = members.count, r = factors.rank
             let tokenIndex = plan.order.pointer + members.lowerBound  // [count], ascending

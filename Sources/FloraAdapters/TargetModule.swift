@@ -106,6 +106,13 @@ public enum AdapterKind: String, Sendable, CaseIterable, Codable {
     case flora
     case lora
     case ia3
+    /// LoRA with DoRA's magnitude vector (PEFT `use_dora`).
+    case dora
+    /// PEFT's RoAd: output pairs rotated and scaled.
+    case road
+
+    /// Whether the kind's module weights are LoRA factors (`lora_A`, `lora_B`), as LoRA and DoRA have.
+    public var hasLoRAFactors: Bool { self == .lora || self == .dora }
 }
 
 /// The dimensions of every linear layer an adapter may target: the model builds this from its
@@ -200,7 +207,7 @@ public struct AdapterTargetShapes: Sendable, Equatable, CustomStringConvertible 
     public func defaultTargets(for kind: AdapterKind) -> [TargetModule] {
         let llama = has(.qProj)
         switch kind {
-        case .flora, .lora: return llama ? [.qProj, .kProj] : [.cAttn]
+        case .flora, .lora, .dora, .road: return llama ? [.qProj, .kProj] : [.cAttn]
         case .ia3: return llama ? [.kProj, .vProj, .downProj] : [.cAttn, .mlpCProj]
         }
     }

@@ -89,7 +89,8 @@ public struct AdaptedLayerBenchmark: Sendable {
         let total = shapes.count * ranks.count
         for (s, shape) in shapes.enumerated() {
             let targetShapes = try AdapterTargetShapes(layers: 1, inputs: [.qProj: shape.inputs], outputs: [.qProj: shape.outputs])
-            let weight = PackedMatrix(Tensor(random: [shape.outputs, shape.inputs], seed: 1))
+            let plainWeight = Tensor(random: [shape.outputs, shape.inputs], seed: 1)  // [outputs, inputs]
+            let weight = PackedMatrix(plainWeight)
             let x = Tensor(random: [tokens, shape.inputs], seed: 2)     // [tokens, inputs]
             let y = Tensor(zeros: [tokens, shape.outputs])              // [tokens, outputs]
             var rankless: [BenchMethod: LayerSetup] = [:]               // base and IA3 do not depend on rank
@@ -101,7 +102,8 @@ public struct AdaptedLayerBenchmark: Sendable {
                         setups.append(setup)
                         continue
                     }
-                    let setup = try LayerSetup(method: method, rank: rank, tokens: tokens, shapes: targetShapes)
+                    let setup = try LayerSetup(
+                        method: method, rank: rank, tokens: tokens, shapes: targetShapes, baseWeights: OneLayerWeights(qProj: plainWeight))
                     if !method.hasRank { rankless[method] = setup }
                     setups.append(setup)
                 }
@@ -162,7 +164,7 @@ private final class LayerSetup {
     let bank: AdapterBank
     let slots: [AdapterSlot]   // [tokens]
 
-    init(method: BenchMethod, rank: Int, tokens: Int, shapes: AdapterTargetShapes) throws {
+    init(method: BenchMethod, rank: Int, tokens: Int, shapes: AdapterTargetShapes, baseWeights: any AdapterBaseWeights) throws {
         let bank = try AdapterBank(capacity: tokens, shapes: shapes)
         bank.loraKernel = method.loraKernel
         self.bank = bank
@@ -172,10 +174,17 @@ private final class LayerSetup {
         }
         let slots = try (0..<tokens).map { t in
             let weights = try AdapterWeights.initialized(
-                name: "layer-\(t)", kind: kind, rank: rank, targets: [.qProj], shapes: shapes, seed: UInt64(t + 1), random: true)
+                name: "layer-\(t)", kind: kind, rank: rank, targets: [.qProj], shapes: shapes, seed: UInt64(t + 1), random: true,
+                baseWeights: baseWeights)
             return try bank.install(weights)
         }
         try slots.withUnsafeBufferPointer { try bank.prepare(slots: $0.baseAddress!, tokens: tokens) }
         self.slots = slots
     }
+}
+
+/// The one layer the benchmark adapts, as DoRA's norm reads it.
+private struct OneLayerWeights: AdapterBaseWeights {
+    let qProj: Tensor  // [outputs, inputs]
+    func adapterBaseWeight(layer: Int, module: TargetModule) -> Tensor? { layer == 0 && module == .qProj ? qProj : nil }
 }

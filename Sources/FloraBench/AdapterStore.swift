@@ -34,7 +34,7 @@ public final class AdapterStore {
     /// The folder of one set.
     public func setDirectory(kind: AdapterKind, rank: Int, targets: [TargetModule], shapes: AdapterTargetShapes) -> String {
         let targetNames = targets.map(\.rawValue).joined(separator: "+")
-        let effectiveRank = kind == .ia3 ? 1 : rank
+        let effectiveRank = kind == .ia3 || kind == .road ? 1 : rank
         let name = "\(kind.rawValue)-r\(effectiveRank)-\(targetNames)-L\(shapes.layers)-\(fingerprint(shapes))-s\(seed)"
         return (directory as NSString).appendingPathComponent(name)
     }
@@ -44,7 +44,7 @@ public final class AdapterStore {
     /// no half-written adapter behind to be reused.
     public func adapters(
         kind: AdapterKind, rank: Int, targets: [TargetModule], shapes: AdapterTargetShapes, count: Int,
-        progress: (Int) -> Void = { _ in }
+        baseWeights: (any AdapterBaseWeights)? = nil, progress: (Int) -> Void = { _ in }
     ) throws -> [String] {
         let set = setDirectory(kind: kind, rank: rank, targets: targets, shapes: shapes)
         let files = FileManager.default
@@ -56,8 +56,8 @@ public final class AdapterStore {
                 try? files.removeItem(atPath: partial)
                 try? files.removeItem(atPath: path)
                 let weights = try AdapterWeights.initialized(
-                    name: "\(kind.rawValue)-r\(rank)-\(i)", kind: kind, rank: kind == .ia3 ? 1 : rank, targets: targets,
-                    shapes: shapes, seed: adapterSeed(kind: kind, rank: rank, index: i), random: true)
+                    name: "\(kind.rawValue)-r\(rank)-\(i)", kind: kind, rank: kind == .ia3 || kind == .road ? 1 : rank, targets: targets,
+                    shapes: shapes, seed: adapterSeed(kind: kind, rank: rank, index: i), random: true, baseWeights: baseWeights)
                 try AdapterWriter.write(weights, to: partial)
                 do {
                     try files.moveItem(atPath: partial, toPath: path)

@@ -14,6 +14,10 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
     case loraSegmented = "lora-segmented"
     /// IA3 vectors (no rank).
     case ia3
+    /// DoRA: a LoRA delta (segmented kernel) plus one output scale `m / n` in the shared product.
+    case dora
+    /// RoAd (road_1, group size 64 where the outputs allow): an element-wise rotation after the shared product.
+    case road
 
     /// The kind of adapter its requests carry; nil for the base model.
     public var adapterKind: AdapterKind? {
@@ -22,6 +26,8 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
         case .flora: .flora
         case .loraBMM, .loraSegmented: .lora
         case .ia3: .ia3
+        case .dora: .dora
+        case .road: .road
         }
     }
 
@@ -29,7 +35,7 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
     public var loraKernel: LoRAKernel { self == .loraBMM ? .bmm : .segmented }
 
     /// Whether the rank under test changes what this method computes.
-    public var hasRank: Bool { self == .flora || self == .loraBMM || self == .loraSegmented }
+    public var hasRank: Bool { self == .flora || self == .loraBMM || self == .loraSegmented || self == .dora }
 
     /// Parses a comma-separated list of method names.
     public static func list(_ text: String) throws -> [BenchMethod] {

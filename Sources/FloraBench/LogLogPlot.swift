@@ -35,6 +35,8 @@ public struct LogLogPlot: Sendable {
             case .loraBMM: Style(color: "#1f77b4", marker: .triangle)
             case .loraSegmented: Style(color: "#2ca02c", marker: .diamond)
             case .ia3: Style(color: "#9467bd", marker: .cross, dashed: true)
+            case .dora: Style(color: "#ff7f0e", marker: .triangle, dashed: true)
+            case .road: Style(color: "#8c564b", marker: .cross)
             }
         }
     }

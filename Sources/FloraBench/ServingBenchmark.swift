@@ -94,7 +94,9 @@ struct ServingDriver {
             var paths: [AdapterKind: [String]] = [:]
             let needed = block.workload.distinctAdapters.count
             for kind in Set(settings.methods.compactMap(\.adapterKind)).sorted(by: { $0.rawValue < $1.rawValue }) {
-                paths[kind] = try store.adapters(kind: kind, rank: block.rank, targets: targets, shapes: shapes, count: needed) { written in
+                paths[kind] = try store.adapters(
+                    kind: kind, rank: block.rank, targets: targets, shapes: shapes, count: needed, baseWeights: harness.model
+                ) { written in
                     if written % 16 == 0 || written == needed {
                         progress(BenchProgress(completed: completed, total: total,
                                                detail: "\(block.label): adapters \(kind.rawValue) \(written)/\(needed)"))
@@ -119,7 +121,7 @@ struct ServingDriver {
             results.append(BlockMeasurement(block: block, runs: runs))
             // Temporary adapter sets the next block does not share are removed at once (disk).
             let next = b + 1 < blocks.count ? blocks[b + 1].rank : nil
-            for kind in paths.keys where next.map({ kind == .ia3 ? false : $0 != block.rank }) ?? true {
+            for kind in paths.keys where next.map({ kind == .ia3 || kind == .road ? false : $0 != block.rank }) ?? true {
                 store.removeSet(kind: kind, rank: block.rank, targets: targets, shapes: shapes)
             }
         }

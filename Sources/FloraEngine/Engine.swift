@@ -30,7 +30,8 @@ public final class Engine: Sendable {
         model: any CausalLanguageModel, tokenizer: Tokenizer, config: EngineConfig = EngineConfig(),
         onEvent: (@Sendable (EngineEvent) -> Void)? = nil
     ) throws {
-        try self.init(model: EngineModel(model), tokenizer: tokenizer, config: config, adapters: .folders, onEvent: onEvent)
+        try self.init(
+            model: EngineModel(model), tokenizer: tokenizer, config: config, adapters: .folders(baseWeights: model), onEvent: onEvent)
     }
 
     /// An engine serving any model runner, with adapters read by `adapters`.
@@ -169,13 +170,19 @@ public struct AdapterSource: Sendable {
         self.load = load
     }
 
-    /// PEFT folders on disk; folders of one recipe are checked once (`AdapterInspector`).
-    public static let folders: AdapterSource = {
+    /// PEFT folders on disk; folders of one recipe are checked once (`AdapterInspector`). DoRA
+    /// folders are refused at load: their norm needs the base weights (`folders(baseWeights:)`).
+    public static let folders: AdapterSource = folders(baseWeights: nil)
+
+    /// PEFT folders on disk, DoRA's norms computed from `baseWeights` (the served model).
+    public static func folders(baseWeights: (any AdapterBaseWeights)?) -> AdapterSource {
         let inspector = AdapterInspector()
         return AdapterSource(
             inspect: { path, shapes in try inspector.inspect(folder: path, shapes: shapes) },
-            load: { request, shapes in try AdapterLoader.load(folder: request.path, name: request.name, shapes: shapes) })
-    }()
+            load: { request, shapes in
+                try AdapterLoader.load(folder: request.path, name: request.name, shapes: shapes, baseWeights: baseWeights)
+            })
+    }
 }
 
 /// The core thread's word on whether it could build the core.

@@ -12,6 +12,16 @@ public struct PEFTConfig: Decodable, Sendable, Equatable {
         case lora = "LORA"
         case ia3 = "IA3"
         case flora = "FLORA"
+        /// PEFT's RoadConfig: per output pair a rotation and scale (`road_theta`, `road_alpha`).
+        case road = "ROAD"
+    }
+
+    /// PEFT's RoAd variants: how many angles and scales each output pair has (1, 2 or 4 numbers
+    /// per pair, as `peft/tuners/road/layer.py` shares them).
+    public enum RoadVariant: String, Sendable, CaseIterable {
+        case road1 = "road_1"
+        case road2 = "road_2"
+        case road4 = "road_4"
     }
 
     /// PEFT's way of naming modules: a list of names (a module matches when its path equals an
@@ -27,6 +37,11 @@ public struct PEFTConfig: Decodable, Sendable, Equatable {
     /// Default `lora_alpha` (PEFT's default 8). LoRA only.
     public var loraAlpha: Double
     public var useRSLoRA: Bool
+    /// LoRA with DoRA's magnitude vector (`use_dora`).
+    public var useDoRA: Bool
+    /// RoAd only: the variant and the size of the groups inside which outputs are paired.
+    public var roadVariant: RoadVariant
+    public var groupSize: Int
     public var targetModules: ModuleSelector
     public var excludeModules: ModuleSelector?
     /// IA3: modules whose input is scaled. PEFT fills Llama's default, `down_proj`, when absent.
@@ -47,7 +62,8 @@ public struct PEFTConfig: Decodable, Sendable, Equatable {
         peftType: PEFTType, r: Int = 8, loraAlpha: Double = 8, useRSLoRA: Bool = false, targetModules: ModuleSelector,
         excludeModules: ModuleSelector? = nil, feedforwardModules: ModuleSelector? = nil, rankPattern: [String: Int] = [:],
         alphaPattern: [String: Double] = [:], layersToTransform: [Int]? = nil, modulesToSave: [String] = [],
-        baseModelNameOrPath: String? = nil, taskType: String? = "CAUSAL_LM"
+        baseModelNameOrPath: String? = nil, taskType: String? = "CAUSAL_LM", useDoRA: Bool = false,
+        roadVariant: RoadVariant = .road1, groupSize: Int = 64
     ) {
         self.peftType = peftType
         self.r = r
@@ -62,6 +78,9 @@ public struct PEFTConfig: Decodable, Sendable, Equatable {
         self.modulesToSave = modulesToSave
         self.baseModelNameOrPath = baseModelNameOrPath
         self.taskType = taskType
+        self.useDoRA = useDoRA
+        self.roadVariant = roadVariant
+        self.groupSize = groupSize
     }
 
     public init(from decoder: any Decoder) throws {
@@ -150,29 +169,45 @@ private struct RawPEFTConfig: Decodable {
     var base_model_name_or_path: String?
     var task_type: String?
     var reduction: String?
+    var variant: String?
+    var group_size: Int?
 
     func validated(file: String) throws -> PEFTConfig {
         func refuse(_ key: String, expected: String, found: String) -> FormatError {
             FormatError(.invalidValue, file: file, item: key, expected: expected, found: found)
         }
         guard let typeName = peft_type else {
-            throw FormatError(.missing, file: file, item: "peft_type", expected: "LORA, IA3 or FLORA", found: "no such key")
+            throw FormatError(.missing, file: file, item: "peft_type", expected: "LORA, IA3, FLORA or ROAD", found: "no such key")
         }
         guard let type = PEFTConfig.PEFTType(rawValue: typeName) else {
-            throw refuse("peft_type", expected: "LORA, IA3 or FLORA", found: "'\(typeName)'")
+            throw refuse("peft_type", expected: "LORA, IA3, FLORA or ROAD", found: "'\(typeName)'")
         }
         guard let targets = target_modules else {
             throw FormatError(.missing, file: file, item: "target_modules", expected: "a list of module names or a regular expression",
                               found: "no value")
         }
         let rank = r ?? 8
-        if type != .ia3, rank <= 0 { throw refuse("r", expected: "a positive rank", found: "\(rank)") }
+        if type != .ia3, type != .road, rank <= 0 { throw refuse("r", expected: "a positive rank", found: "\(rank)") }
         let alpha = lora_alpha ?? 8
         guard alpha.isFinite else { throw refuse("lora_alpha", expected: "a finite number", found: "\(alpha)") }
         if fan_in_fan_out == true {
             throw refuse("fan_in_fan_out", expected: "false (weights stored [out, in], as Llama's nn.Linear)", found: "true")
         }
-        if use_dora == true { throw refuse("use_dora", expected: "false (Flora does not implement DoRA)", found: "true") }
+        if use_dora == true, type != .lora { throw refuse("use_dora", expected: "false (DoRA is a LORA option)", found: "true") }
+        var roadVariant = PEFTConfig.RoadVariant.road1
+        var groupSize = group_size ?? 64  // RoadConfig's defaults: road_1, 64
+        if type == .road {
+            let name = variant ?? "road_1"
+            guard let known = PEFTConfig.RoadVariant(rawValue: name) else {
+                throw refuse("variant", expected: "one of road_1, road_2, road_4", found: "'\(name)'")
+            }
+            roadVariant = known
+            guard groupSize > 0, groupSize % 2 == 0 else {
+                throw refuse("group_size", expected: "a positive even number (outputs are paired inside a group)", found: "\(groupSize)")
+            }
+        } else {
+            groupSize = 64
+        }
         if let bias, bias != "none" { throw refuse("bias", expected: "\"none\" (Flora trains no biases)", found: "\"\(bias)\"") }
         if lora_bias == true { throw refuse("lora_bias", expected: "false (Flora has no bias on lora_B)", found: "true") }
         let vocabularyModules = PEFTConfig.vocabularyModuleNames
@@ -210,12 +245,12 @@ private struct RawPEFTConfig: Decodable {
         }
         if type == .ia3, feedforward == nil { feedforward = .names(["down_proj"]) }  // PEFT's Llama default
         return PEFTConfig(
-            peftType: type, r: type == .ia3 ? 1 : rank, loraAlpha: alpha, useRSLoRA: use_rslora ?? false,
+            peftType: type, r: type == .ia3 || type == .road ? 1 : rank, loraAlpha: alpha, useRSLoRA: use_rslora ?? false,
             targetModules: targets.selector, excludeModules: exclude_modules.map(\.selector),
             feedforwardModules: type == .ia3 ? feedforward : nil, rankPattern: rank_pattern ?? [:],
             alphaPattern: alpha_pattern ?? [:], layersToTransform: layers, modulesToSave: modules_to_save ?? [],
             baseModelNameOrPath: base_model_name_or_path,
-            taskType: task_type)
+            taskType: task_type, useDoRA: type == .lora && use_dora == true, roadVariant: roadVariant, groupSize: groupSize)
     }
 }
 

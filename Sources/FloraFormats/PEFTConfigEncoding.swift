@@ -35,7 +35,7 @@ extension PEFTConfig: Encodable {
             try c.encode("none", forKey: Key("bias"))
             try c.encode(false, forKey: Key("fan_in_fan_out"))
             try c.encode(useRSLoRA, forKey: Key("use_rslora"))
-            try c.encode(false, forKey: Key("use_dora"))
+            try c.encode(useDoRA, forKey: Key("use_dora"))
             try c.encode(rankPattern, forKey: Key("rank_pattern"))
             try c.encode(alphaPattern, forKey: Key("alpha_pattern"))
             try c.encode(true, forKey: Key("init_lora_weights"))
@@ -45,6 +45,12 @@ extension PEFTConfig: Encodable {
             if let feedforwardModules { try selector(feedforwardModules, "feedforward_modules") }
             try c.encode(false, forKey: Key("fan_in_fan_out"))
             try c.encode(true, forKey: Key("init_ia3_weights"))
+            try c.encode(true, forKey: Key("inference_mode"))
+            try c.encodeNil(forKey: Key("modules_to_save"))
+        case .road:
+            try c.encode(roadVariant.rawValue, forKey: Key("variant"))
+            try c.encode(groupSize, forKey: Key("group_size"))
+            try c.encode(true, forKey: Key("init_weights"))
             try c.encode(true, forKey: Key("inference_mode"))
             try c.encodeNil(forKey: Key("modules_to_save"))
         case .flora:

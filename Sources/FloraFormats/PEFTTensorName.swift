@@ -1,6 +1,7 @@
 // Tensor names of PEFT adapter files, e.g. for the Llama family
 // `base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight` (older PEFT versions keep the
-// adapter name: `...q_proj.lora_A.default.weight`), `...mlp.down_proj.ia3_l`, and Flora's
+// adapter name: `...q_proj.lora_A.default.weight`), `...mlp.down_proj.ia3_l`, DoRA's `...q_proj.lora_magnitude_vector`, RoAd's
+// `...q_proj.road_theta` / `road_alpha`, and Flora's
 // `...q_proj.flora_A.weight` / `flora_B.weight` (DESIGN.md section 2); for GPTBigCode
 // `base_model.model.transformer.h.3.attn.c_attn.lora_A.weight`.
 
@@ -13,9 +14,22 @@ public struct PEFTTensorName: Sendable, Equatable, Hashable {
         case ia3 = "ia3_l"
         case floraA = "flora_A"
         case floraB = "flora_B"
+        /// DoRA's magnitude `m`, `[d_out]`.
+        case loraMagnitude = "lora_magnitude_vector"
+        /// RoAd's angles and scales, 1-D.
+        case roadTheta = "road_theta"
+        case roadAlpha = "road_alpha"
+
+        /// Whether current PEFT ends the name with `.weight` (vectors it keeps as bare parameters do not).
+        var endsWithWeight: Bool {
+            switch self {
+            case .loraA, .loraB, .floraA, .floraB: true
+            case .ia3, .loraMagnitude, .roadTheta, .roadAlpha: false
+            }
+        }
 
         /// The tensor name's ending after the module, as current PEFT writes it.
-        public var suffix: String { self == .ia3 ? rawValue : rawValue + ".weight" }
+        public var suffix: String { endsWithWeight ? rawValue + ".weight" : rawValue }
     }
 
     public static let prefix = "base_model.model."
@@ -75,9 +89,11 @@ public struct PEFTTensorName: Sendable, Equatable, Hashable {
         // Then: nothing | default | weight | default.weight, with weight exactly for A/B tensors.
         var next = field()
         if let rest = next, rest.elementsEqual("default".utf8) { next = field() }
-        if role != .ia3 {
+        if role.endsWithWeight {
             guard let rest = next, rest.elementsEqual("weight".utf8) else { return nil }
             next = field()
+        } else if role == .loraMagnitude, let rest = next, rest.elementsEqual("weight".utf8) {
+            next = field()  // the module's own name for it, before PEFT's state dict drops ".weight"
         }
         guard next == nil else { return nil }
         var layer = 0

@@ -49,7 +49,7 @@ extension ModelDimensions: TransformerShape {
 }
 
 /// A decoder-only language model served by Flora.
-public protocol CausalLanguageModel: AnyObject, Sendable {
+public protocol CausalLanguageModel: AnyObject, Sendable, AdapterBaseWeights {
     /// The architecture's name as Hugging Face's `model_type` spells it ("llama", "gpt_bigcode").
     var architecture: String { get }
     var dimensions: ModelDimensions { get }

@@ -101,7 +101,7 @@ public enum Checkpoint {
         for dataset in state.datasets {
             let weights = try AdapterLoader.load(folder: (folder as NSString).appendingPathComponent(dataset.name), name: dataset.name, shapes: shapes)
             try weights.refuseVocabularyModules(for: "training")
-            let adapter = TrainableAdapter(weights)
+            let adapter = try TrainableAdapter(weights)
             let first = try optimizer.tensor("\(dataset.name).exp_avg"), second = try optimizer.tensor("\(dataset.name).exp_avg_sq")
             guard first.count == adapter.parameterCount, second.count == adapter.parameterCount else {
                 throw TrainingError.checkpoint(

@@ -46,8 +46,17 @@ public final class TrainableAdapter {
 
     public var parameterCount: Int { parameters.count }
 
+    /// The kinds the gradient engine can train.
+    public static let trainableKinds: [AdapterKind] = [.flora, .lora, .ia3]
+
     /// A trainable copy of `weights` (e.g. from `AdapterWeights.initialized` or a PEFT folder).
-    public init(_ weights: AdapterWeights) {
+    /// Throws for kinds the gradient engine does not train (`trainableKinds`).
+    public init(_ weights: AdapterWeights) throws {
+        guard Self.trainableKinds.contains(weights.kind) else {
+            throw TrainingError.invalidArgument(
+                "adapter '\(weights.name)' is a \(weights.kind.rawValue) adapter; training is implemented for "
+                + Self.trainableKinds.map(\.rawValue).joined(separator: ", "))
+        }
         var modules: [TrainableModule] = []
         var values: [Float] = []
         for key in weights.moduleKeys {
@@ -72,6 +81,8 @@ public final class TrainableAdapter {
                 modules.append(TrainableModule(
                     key: key, kind: .ia3, rank: 1, inputs: v.inputs, outputs: v.outputs, feedForward: v.feedForward, alpha: nil,
                     scale: 1, first: start..<values.count, second: values.count..<values.count))
+            case .dora, .road:
+                continue  // refused above
             }
         }
         var table = [Int](repeating: -1, count: weights.shapes.layers * TargetModule.count)
@@ -121,6 +132,8 @@ public final class TrainableAdapter {
                     useRSLoRA: useRSLoRA))
             case .ia3:
                 result[m.key] = .ia3(try IA3Vector(inputs: m.inputs, outputs: m.outputs, feedForward: m.feedForward, l: values(m.first)))
+            case .dora, .road:
+                throw TrainingError.invalidArgument("\(m.kind.rawValue) modules are not trainable")
             }
         }
         return try AdapterWeights(

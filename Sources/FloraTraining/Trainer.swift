@@ -65,7 +65,7 @@ public final class Trainer {
             let weights = try AdapterWeights.initialized(
                 name: dataset.name, kind: options.kind, rank: options.rank, targets: options.targets, shapes: model.adapterShapes,
                 seed: options.seed &+ UInt64(index), alpha: options.loraAlpha, symmetryNoise: options.symmetryNoise)
-            let adapter = TrainableAdapter(weights)
+            let adapter = try TrainableAdapter(weights)
             adapter.baseModelNameOrPath = baseModel
             return adapter
         }

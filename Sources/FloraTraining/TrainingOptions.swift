@@ -54,7 +54,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         switch kind {
         case .flora: 1e-2
         case .lora: 3e-3
-        case .ia3: 3e-2
+        case .ia3, .road: 3e-2
+        case .dora: 3e-3
         }
     }
 
@@ -66,6 +67,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
 
     public func validate() throws {
         func require(_ ok: Bool, _ message: String) throws { if !ok { throw TrainingError.invalidArgument(message) } }
+        try require(TrainableAdapter.trainableKinds.contains(kind),
+                    "--type \(kind.rawValue): training is implemented for \(TrainableAdapter.trainableKinds.map(\.rawValue).joined(separator: ", ")) adapters")
         try require(rank >= 1, "the rank must be at least 1, got \(rank)")
         try require(!targets.isEmpty, "give at least one target module")
         try require(steps >= 1, "the number of steps must be at least 1, got \(steps)")

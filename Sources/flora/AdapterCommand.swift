@@ -5,11 +5,12 @@ import Foundation
 
 struct Adapter: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect or create adapters (PEFT folders: fLoRA, LoRA, IA3).",
+        abstract: "Inspect or create adapters (PEFT folders: fLoRA, LoRA, IA3, DoRA, RoAd).",
         subcommands: [Inspect.self, Init.self])
 
     struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print an adapter's type, rank, targets and size, and check it against a model.")
+        static let configuration = CommandConfiguration(
+            abstract: "Print an adapter's type, rank, targets, size and extra cost per token, and check it against a model.")
 
         @OptionGroup var modelOptions: ModelOptions
 
@@ -17,10 +18,16 @@ struct Adapter: ParsableCommand {
         var path: String
 
         func run() throws {
-            let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), loadWeights: false)
+            var loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), loadWeights: false)
             let shapes = try loaded.config.adapterShapes()
             let name = URL(fileURLWithPath: path).lastPathComponent
-            let weights = try AdapterLoader.load(folder: path, name: name, shapes: shapes)
+            let manifest = try AdapterLoader.inspect(folder: path, shapes: shapes)
+            var baseWeights: (any AdapterBaseWeights)?
+            if manifest.kind == .dora {  // its norm ‖W + s·B A‖ needs the base weights
+                loaded = try ModelLoader.load(path: modelOptions.resolvedPath())
+                baseWeights = try loaded.requireModel()
+            }
+            let weights = try AdapterLoader.load(folder: path, name: name, shapes: shapes, baseWeights: baseWeights)
             print("adapter:  \(name) (\(path))")
             print("type:     \(weights.kind.rawValue)")
             print("rank:     \(weights.rank)")
@@ -31,6 +38,9 @@ struct Adapter: ParsableCommand {
             print("modules:  \(weights.moduleKeys.count) in \(layers) of \(shapes.layers) layers")
             for part in weights.vocabularyPart { print("vocabulary: \(part)") }
             print("size:     \(weights.sizeInBytes) bytes (fp32)")
+            let extra = manifest.extraFlopsPerToken(shapes: shapes), base = shapes.linearFlopsPerToken
+            let percent = String(format: "%.3f", 100 * Double(extra) / Double(max(base, 1)))
+            print("cost:     \(extra) extra FLOPs per token, \(percent)% of the base model's linear layers (\(base) FLOPs per token)")
             print("model:    fits \(loaded.name)")
         }
     }
@@ -40,7 +50,7 @@ struct Adapter: ParsableCommand {
 
         @OptionGroup var modelOptions: ModelOptions
 
-        @Option(name: .long, help: "flora, lora or ia3.")
+        @Option(name: .long, help: "flora, lora, ia3, dora or road.")
         var type: AdapterKind
 
         @Option(name: .long, help: "Rank (ignored for ia3).")
@@ -62,12 +72,13 @@ struct Adapter: ParsableCommand {
         var random = false
 
         func run() throws {
-            let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), loadWeights: false)
+            let loaded = try ModelLoader.load(path: modelOptions.resolvedPath(), loadWeights: type == .dora)
             let shapes = try loaded.config.adapterShapes()
             let modules = try targets.map(TargetModule.parseList) ?? shapes.defaultTargets(for: type)
             let weights = try AdapterWeights.initialized(
-                name: URL(fileURLWithPath: out).lastPathComponent, kind: type, rank: type == .ia3 ? 1 : rank,
-                targets: modules, shapes: shapes, seed: seed, random: random, alpha: alpha)
+                name: URL(fileURLWithPath: out).lastPathComponent, kind: type, rank: type == .ia3 || type == .road ? 1 : rank,
+                targets: modules, shapes: shapes, seed: seed, random: random, alpha: alpha,
+                baseWeights: type == .dora ? try loaded.requireModel() : nil)
             try AdapterWriter.write(weights, to: out)
             print("wrote \(type.rawValue) adapter (rank \(weights.rank), \(modules.map(\.rawValue).joined(separator: ","))) to \(out)")
         }

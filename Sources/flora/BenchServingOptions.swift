@@ -21,7 +21,7 @@ struct BenchServingOptions: ParsableArguments {
     @Option(help: "Seed of the request set and of the adapters.")
     var seed: UInt64 = 0
 
-    @Option(help: "Comma-separated methods: base, flora, lora-bmm, lora-segmented, ia3.")
+    @Option(help: "Comma-separated methods: base, flora, lora-bmm, lora-segmented, ia3, dora, road.")
     var methods: String = BenchMethod.allCases.map(\.rawValue).joined(separator: ",")
 
     @Option(help: "Repeats of every (method, rank) run, interleaved; figures are medians.")

@@ -64,9 +64,10 @@ struct Eval: ParsableCommand {
             throw ValidationError("\(data): no held-out sequences (the data makes \(dataset.train.count) sequence(s)); pass --all")
         }
         let adapters = try adapter.map { folder -> [TrainableAdapter] in
-            let weights = try AdapterLoader.load(folder: folder, name: URL(fileURLWithPath: folder).lastPathComponent, shapes: model.adapterShapes)
+            let weights = try AdapterLoader.load(
+                folder: folder, name: URL(fileURLWithPath: folder).lastPathComponent, shapes: model.adapterShapes, baseWeights: model)
             try weights.refuseVocabularyModules(for: "training and evaluation")
-            return [TrainableAdapter(weights)]
+            return [try TrainableAdapter(weights)]
         } ?? []
         let engine = try GradientEngine(model: model, adapters: adapters)
         let index = adapters.isEmpty ? -1 : 0

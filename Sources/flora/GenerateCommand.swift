@@ -83,7 +83,7 @@ struct Generate: AsyncParsableCommand {
             statistics.record(event)
         }
         for (name, path) in try engineOptions.namedAdapters() {
-            _ = try AdapterLoader.load(folder: path, name: name, shapes: model.adapterShapes)  // refuse a bad folder now, not mid-run
+            _ = try AdapterLoader.load(folder: path, name: name, shapes: model.adapterShapes, baseWeights: model)  // refuse a bad folder now, not mid-run
             try await engine.registerAdapter(name: name, path: path)
         }
         let entries = prompt.enumerated().map { i, text in

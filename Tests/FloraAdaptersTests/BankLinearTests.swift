@@ -52,7 +52,7 @@ func randomMixMatchesReference(seed: UInt64, kernel: LoRAKernel) throws {
     }
 }
 
-@Test("Every adapter kind alone, at every rank, matches the reference", arguments: AdapterKind.allCases, ranks)
+@Test("Every adapter kind alone, at every rank, matches the reference", arguments: [AdapterKind.flora, .lora, .ia3, .road], ranks)
 func singleKindMatchesReference(kind: AdapterKind, rank: Int) throws {
     var g = SeededGenerator(seed: UInt64(rank) &* 31 &+ UInt64(kind.hashValue & 0xff))
     let shapes = try tinyShapes(layers: 1)

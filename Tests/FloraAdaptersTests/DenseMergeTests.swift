@@ -34,6 +34,8 @@ private func denseWeight(_ w: [Float], outputs n: Int, inputs k: Int, _ m: Adapt
         for o in 0..<n {
             for p in 0..<k { merged[o * k + p] *= Double(v.feedForward ? l[p] : l[o]) }
         }
+    case .dora, .road:
+        Issue.record("no dense merge for \(m.kind.rawValue) here")
     }
     return merged
 }

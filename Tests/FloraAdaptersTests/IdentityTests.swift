@@ -61,10 +61,11 @@ func identityLoRAAndIA3AreExactlyBase(kind: AdapterKind) throws {
 @Test("Fresh adapters are deterministic in their seed and start where DESIGN.md section 6 says")
 func initializationIsSeededAndDeterministic() throws {
     let shapes = try tinyShapes()
+    let base = RandomBaseWeights(shapes: shapes)
     for kind in AdapterKind.allCases {
-        let a = try AdapterWeights.initialized(kind: kind, rank: 4, targets: [.qProj, .downProj], shapes: shapes, seed: 42, random: true)
-        let b = try AdapterWeights.initialized(kind: kind, rank: 4, targets: [.qProj, .downProj], shapes: shapes, seed: 42, random: true)
-        let c = try AdapterWeights.initialized(kind: kind, rank: 4, targets: [.qProj, .downProj], shapes: shapes, seed: 43, random: true)
+        let a = try AdapterWeights.initialized(kind: kind, rank: 4, targets: [.qProj, .downProj], shapes: shapes, seed: 42, random: true, baseWeights: base)
+        let b = try AdapterWeights.initialized(kind: kind, rank: 4, targets: [.qProj, .downProj], shapes: shapes, seed: 42, random: true, baseWeights: base)
+        let c = try AdapterWeights.initialized(kind: kind, rank: 4, targets: [.qProj, .downProj], shapes: shapes, seed: 43, random: true, baseWeights: base)
         #expect(values(a) == values(b))
         #expect(values(a) != values(c))
         #expect(a.targets == [.qProj, .downProj])
@@ -106,6 +107,8 @@ func values(_ weights: AdapterWeights) -> [Float] {
         case .flora(let f): f.a.toArray() + f.b()
         case .lora(let f): f.a.toArray() + f.b()
         case .ia3(let v): v.l.toArray()
+        case .dora(let d): d.lora.a.toArray() + d.lora.b() + d.magnitude.toArray()
+        case .road(let r): r.theta.toArray() + r.alpha.toArray()
         }
     }
 }

@@ -53,6 +53,8 @@ func goldenAdaptersLoad(golden: GoldenCase) throws {
         case .ia3(let v):
             #expect(v.l.toArray() == (try file.tensor(prefix + "ia3_l")).toArray())
             #expect(v.feedForward == golden.feedForward.contains(module))
+        case .dora, .road:
+            Issue.record("layer \(layer) \(module.rawValue): the golden adapters hold no DoRA or RoAd")
         case nil:
             Issue.record("layer \(layer) \(module.rawValue) missing")
         }
@@ -74,12 +76,13 @@ func goldenAdaptersShareABank() throws {
 @Test("Written adapters read back identical, for every kind", arguments: AdapterKind.allCases)
 func writeReadRoundTrip(kind: AdapterKind) throws {
     let shapes = try tinyShapes(layers: 3)
+    let base = RandomBaseWeights(shapes: shapes)
     let original = try AdapterWeights.initialized(
         name: "round", kind: kind, rank: 4, targets: [.qProj, .kProj, .vProj, .downProj, .upProj], shapes: shapes,
-        seed: 21, random: true, alpha: 12, useRSLoRA: kind == .lora, feedForward: [.downProj, .upProj])
+        seed: 21, random: true, alpha: 12, useRSLoRA: kind.hasLoRAFactors, feedForward: [.downProj, .upProj], baseWeights: base)
     let folder = try temporaryFolder()
     try AdapterWriter.write(original, to: folder)
-    let loaded = try AdapterLoader.load(folder: folder, name: "round", shapes: shapes)
+    let loaded = try AdapterLoader.load(folder: folder, name: "round", shapes: shapes, baseWeights: base)
     #expect(loaded.kind == kind && loaded.rank == original.rank && loaded.targets == original.targets)
     #expect(loaded.loraAlpha == original.loraAlpha && loaded.useRSLoRA == original.useRSLoRA)
     #expect(loaded.feedForwardModules == original.feedForwardModules)

@@ -92,3 +92,17 @@ struct TestLayer {
         if let bias { bias.withUnsafeBufferPointer { body($0.baseAddress!) } } else { body(nil) }
     }
 }
+
+/// Deterministic random base weights for a model of `shapes` (what DoRA's norm reads), `W` of
+/// (layer, module) drawn from its own seed with scale `1/√inputs`.
+struct RandomBaseWeights: AdapterBaseWeights {
+    let shapes: AdapterTargetShapes
+    var seed: UInt64 = 99
+
+    func adapterBaseWeight(layer: Int, module: TargetModule) -> Tensor? {
+        guard shapes.has(module), layer < shapes.layers else { return nil }
+        var g = SeededGenerator(seed: seed &+ UInt64(layer * TargetModule.count + module.index))
+        let (n, k) = (shapes.outputs(module), shapes.inputs(module))
+        return Tensor(shape: [n, k], values: randomValues(n * k, &g, scale: 1 / Float(k).squareRoot()))
+    }
+}

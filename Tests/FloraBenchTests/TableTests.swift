@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func methodsAreNamedAsAgreed() throws {
-        #expect(BenchMethod.allCases.map(\.rawValue) == ["base", "flora", "lora-bmm", "lora-segmented", "ia3"])
+        #expect(BenchMethod.allCases.map(\.rawValue) == ["base", "flora", "lora-bmm", "lora-segmented", "ia3", "dora", "road"])
         #expect(throws: BenchError.self) { try BenchMethod.list("flora,lora") }
         #expect(try BenchMethod.list(" ia3, base") == [.ia3, .base])
     }

@@ -21,7 +21,7 @@ import Testing
         for (i, name) in names.enumerated() {
             try await engine.registerAdapter(name: name, path: directory + "/" + distinct[i % distinct.count])
         }
-        let weights = try distinct.map { try AdapterLoader.load(folder: directory + "/" + $0, name: $0, shapes: model.adapterShapes) }
+        let weights = try distinct.map { try AdapterLoader.load(folder: directory + "/" + $0, name: $0, shapes: model.adapterShapes, baseWeights: model) }
         let picks = stride(from: 0, to: 2000, by: 37).map { $0 }   // 55 requests over the whole registry
         let runs = await withTaskGroup(of: (Int, EngineRun).self) { group in
             for i in picks {

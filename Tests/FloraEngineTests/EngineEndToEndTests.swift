@@ -15,7 +15,7 @@ import Testing
         let directory = try temporaryDirectory()
         let names = try TinyModels.writeRandomAdapters(count: 12, to: directory, model: model)
         let weights = try Dictionary(uniqueKeysWithValues: names.map {
-            ($0, try AdapterLoader.load(folder: directory + "/" + $0, name: $0, shapes: model.adapterShapes))
+            ($0, try AdapterLoader.load(folder: directory + "/" + $0, name: $0, shapes: model.adapterShapes, baseWeights: model))
         })
         // 12 blocks of 16 tokens: a few requests at a time; later arrivals preempt and resume.
         let engine = try Engine(

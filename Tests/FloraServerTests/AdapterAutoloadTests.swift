@@ -151,7 +151,7 @@ extension TestServer {
     /// as an operator would; returns the folder's path.
     func copyIn(_ name: String, seed: UInt64 = 5) throws -> String {
         let staging = try TestFiles.scratchDirectory()
-        let written = try TinyModels.writeRandomAdapters(count: 1, to: staging, model: model, seed: seed)
+        let written = try TinyModels.writeRandomAdapters(count: 1, to: staging, model: model, seed: seed, kinds: [.flora, .lora, .ia3])  // the watched source reads folders without base weights
         let path = adapterRoot + "/" + name
         try FileManager.default.copyItem(atPath: staging + "/" + written[0], toPath: path)
         return path

@@ -26,7 +26,7 @@ struct TestServer {
         engineConfig: EngineConfig = EngineConfig(maxNumSeqs: 16, maxNumBatchedTokens: 128, kvCacheTokens: 2048, maxResidentAdapters: 4),
         apiKey: String? = nil, adapterCount: Int = 3, kinds: [AdapterKind] = AdapterKind.allCases, withAdapterRoot: Bool = true,
         maxBodyBytes: Int = 64 * 1024, contextLength: Int = TinyModels.config.contextLength, pace: Pace? = nil,
-        apiKeys: [String] = [], limits: ServerLimits = ServerLimits(), adapterSource: AdapterSource = .folders, adapterAutoload: Bool = true
+        apiKeys: [String] = [], limits: ServerLimits = ServerLimits(), adapterSource: AdapterSource? = nil, adapterAutoload: Bool = true
     ) async throws -> TestServer {
         var modelConfig = TinyModels.config
         modelConfig.contextLength = contextLength
@@ -35,7 +35,7 @@ struct TestServer {
         let names = try TinyModels.writeRandomAdapters(count: adapterCount, to: root, model: model, kinds: kinds)
         let metrics = ServerMetrics()
         let served = pace.map { EngineModel(model).paced(by: $0) } ?? EngineModel(model)
-        let engine = try Engine(model: served, tokenizer: tokenizer(), config: engineConfig, adapters: adapterSource, onEvent: metrics.record)
+        let engine = try Engine(model: served, tokenizer: tokenizer(), config: engineConfig, adapters: adapterSource ?? .folders(baseWeights: model), onEvent: metrics.record)
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, servedModelName: baseName, modelPath: "/models/tiny", apiKey: apiKey,
             apiKeys: apiKeys, adapterRoot: withAdapterRoot ? root : nil, maxBodyBytes: maxBodyBytes, drainTimeout: .seconds(5),

@@ -37,7 +37,8 @@ public enum TinyModels {
             let targets = kind == .ia3 ? [.kProj, .vProj, .downProj] : targetChoices[Int(generator.next() % UInt64(targetChoices.count))]
             let name = "adapter-\(i)-\(kind.rawValue)-r\(rank)"
             let weights = try AdapterWeights.initialized(
-                name: name, kind: kind, rank: rank, targets: targets, shapes: model.adapterShapes, seed: generator.next(), random: true)
+                name: name, kind: kind, rank: rank, targets: targets, shapes: model.adapterShapes, seed: generator.next(), random: true,
+                baseWeights: model)
             try AdapterWriter.write(weights, to: directory + "/" + name)
             return name
         }

@@ -58,7 +58,7 @@ import Testing
             name: "check", kind: kind, rank: 4, targets: targets, shapes: model.adapterShapes, seed: 3, random: true, alpha: 8)
         let folder = try TestFiles.scratchDirectory() + "/check"
         try AdapterWriter.write(weights, to: folder)
-        let engine = try GradientEngine(model: model, adapters: [TrainableAdapter(weights)])
+        let engine = try GradientEngine(model: model, adapters: [try TrainableAdapter(weights)])
         let ids = loaded.tokenizer.encode("sub add { my ($a, $b) = @_; return $a + $b; }")
         let logits = try engine.logits(tokens: ids, adapter: 0)
         let dump = try TestFiles.scratchDirectory() + "/logits.safetensors"

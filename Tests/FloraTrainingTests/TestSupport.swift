@@ -56,7 +56,7 @@ enum Tiny {
         _ kind: AdapterKind, rank: Int = 2, targets: [TargetModule]? = nil, model: any CausalLanguageModel, seed: UInt64 = 5,
         name: String? = nil
     ) throws -> TrainableAdapter {
-        TrainableAdapter(try AdapterWeights.initialized(
+        try TrainableAdapter(AdapterWeights.initialized(
             name: name ?? kind.rawValue, kind: kind, rank: rank, targets: targets ?? Self.targets(model), shapes: model.adapterShapes,
             seed: seed, random: true, alpha: 2 * Float(rank)))
     }

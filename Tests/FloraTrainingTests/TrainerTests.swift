@@ -65,7 +65,7 @@ import Testing
             }
         }
         let weights = try AdapterLoader.load(folder: out + "/code", name: "code", shapes: model.adapterShapes)
-        let loaded = TrainableAdapter(weights)
+        let loaded = try TrainableAdapter(weights)
         #expect(loaded.parameters.toArray() == trainer.adapters[0].parameters.toArray())
         #expect(loaded.modules.allSatisfy { $0.scale == 4 })
         // LoRA's B starts at 0: two steps moved it, so the adapter changes what the model says.
