@@ -52,6 +52,7 @@ public final class AdapterBank {
     let expansion = RowExpansionScratch()        // [expanded rows] of the base product
     let loraRows = RowExpansionScratch()         // [tokens of one LoRA group]: shrink and expand rows
     let loraIntermediate = ScratchBuffer<Float>()   // segmented: [tokens of one group, rank]; bmm: [parts, rank]
+    let groupMerge = GroupMergeState()           // fLoRA's per-group merge (AdapterBank+GroupMerge.swift)
 
     public init(capacity: Int, shapes: AdapterTargetShapes) throws {
         guard capacity > 0, capacity < Int(Int32.max) else {
