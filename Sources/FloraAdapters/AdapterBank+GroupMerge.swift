@@ -6,8 +6,9 @@
 //
 // Products: W' is fp32 (a quantized W is dequantized first), so a merged group's result is the
 // exact fp32 product of its adapted weight: within 1e-5 relative of the row expansion with exact
-// products. When the expansion runs the int8 kernels (FLORA_PRODUCTS default for Q8_0/Q4_1), a
-// merged group is therefore closer to the fp32 reference than an expanded one, not bit-equal to it.
+// products. Weights whose products run the int8 kernels (the default for Q8_0/Q4_1) stay on the
+// expansion under `.measured`: a merged group would be closer to the fp32 reference but no longer
+// equal to the same request run alone, whose group size (and so path) may differ.
 
 import FloraTensor
 
@@ -51,10 +52,13 @@ extension AdapterBank {
     public var mergedGroupProducts: Int { groupMerge.mergedGroups }
 
     /// Which fLoRA groups of the plan merge at this module. `.always` merges every fLoRA group;
-    /// `.measured` those of at least two tokens whose measured costs say so.
+    /// `.measured` those of at least two tokens whose measured costs say so, and only when the
+    /// weight's products are exact: with int8 products the expansion and the merged fp32 weight
+    /// differ by more than greedy near-ties tolerate, and a sequence's tokens must not depend on
+    /// the batch it shares a step with (its group's size there decides the path).
     func planGroupMerges(_ resolved: UnsafePointer<ResolvedModule>, module: TargetModule, weight: PackedMatrix) -> GroupMerges {
         let policy = groupMerge.policy
-        guard policy != .never else { return .none }
+        guard policy == .always || (policy == .measured && !weight.multipliesInInt8) else { return .none }
         let groupCount = plan.groupCount
         let flags = groupMerge.merged.reserve(groupCount)
         var groups = 0, removedRows = 0

@@ -3,6 +3,12 @@
 // into the fp32 panel layout of PackedMatrix.swift, and the group's T rows are multiplied with it
 // instead of its T·r expanded rows. The naive reference is `MatMul.mergeFloraReference`.
 
+extension PackedMatrix {
+    /// Whether products with this matrix run the int8 kernels (MatMulInt8.swift), whose results a
+    /// merged fp32 weight does not reproduce.
+    public var multipliesInInt8: Bool { usesInt8Kernels }
+}
+
 extension MatMul {
     /// Floats of the merged panels of `w`: `panelCount · 32 · inputs` (padding columns included).
     public static func mergedPanelFloats(_ w: PackedMatrix) -> Int { w.panelCount * PackedMatrix.panelWidth * w.inputs }
