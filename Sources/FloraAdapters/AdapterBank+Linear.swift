@@ -47,8 +47,10 @@ extension AdapterBank {
     /// How: when no token has an fLoRA, IA3 or DoRA adapter on this module, one `MatMul.multiply`;
     /// otherwise one `MatMul.multiplyExpanded` where a token is one row (no adapter, LoRA, RoAd,
     /// IA3 with its `l` as input or output scale, DoRA with `m/n` as output scale) or `r` rows
-    /// (fLoRA: input scale `A[j, :]`, output scale `B[:, j]`, factor `1/r`). LoRA and DoRA deltas
-    /// are then added by `loraKernel` (DoRA's B rows carry `m/n`), and RoAd rows rotated in place.
+    /// (fLoRA: input scale `A[j, :]`, output scale `B[:, j]`, factor `1/r`). An fLoRA group that
+    /// `groupMergePolicy` merges has no rows there: its tokens go through `W ∘ (B A) / r` instead
+    /// (AdapterBank+GroupMerge.swift). LoRA and DoRA deltas are then added by `loraKernel` (DoRA's
+    /// B rows carry `m/n`), and RoAd rows rotated in place.
     ///
     /// - Parameters:
     ///   - weight: the base weight of (layer, module), `[outputs, inputs]` of `shapes`.
@@ -67,17 +69,21 @@ extension AdapterBank {
         guard tokens > 0 else { return }
         ensurePlan(slots, tokens: tokens)
         let (modules, summary) = resolvedModules(layer: layer, module: module)
-        let expandedRows = Int(summary.expandedRows)
+        let merges = summary.expandedRows == 0 ? GroupMerges.none : planGroupMerges(modules, module: module, weight: weight)
+        let expandedRows = Int(summary.expandedRows) - merges.removedRows
 
-        if expandedRows == 0 {
+        if summary.expandedRows == 0 {
             MatMul.multiply(x, rows: tokens, weight, into: y)  // [tokens, n]
             if let bias {
                 for t in 0..<tokens { Elementwise.add(bias, into: y + t * n, count: n) }
             }
         } else {
             fillBiases(bias, modules, outputs: n, tokens: tokens, into: y)
-            let rows = buildExpansion(modules, tokens: tokens, expandedRows: expandedRows, inputs: k, outputs: n)
-            MatMul.multiplyExpanded(x, rows, weight, into: y)
+            if expandedRows > 0 {
+                let rows = buildExpansion(modules, merged: merges.flags, tokens: tokens, expandedRows: expandedRows, inputs: k, outputs: n)
+                MatMul.multiplyExpanded(x, rows, weight, into: y)
+            }
+            addMergedGroups(modules, merges, weight: weight, input: x, output: y)
         }
         if summary.hasLoRA {
             switch loraKernel {
@@ -167,8 +173,11 @@ extension AdapterBank {
         }
     }
 
-    /// The rows of the expanded product, in token order (rows of one token are contiguous).
-    private func buildExpansion(_ resolved: UnsafePointer<ResolvedModule>, tokens: Int, expandedRows: Int, inputs k: Int, outputs n: Int) -> RowExpansion {
+    /// The rows of the expanded product, in token order (rows of one token are contiguous);
+    /// tokens of groups in `merged` have none.
+    private func buildExpansion(
+        _ resolved: UnsafePointer<ResolvedModule>, merged: UnsafePointer<Bool>?, tokens: Int, expandedRows: Int, inputs k: Int, outputs n: Int
+    ) -> RowExpansion {
         expansion.reserve(expandedRows)
         let inputRow = expansion.inputRow.pointer, inputScale = expansion.inputScale.pointer
         let outputRow = expansion.outputRow.pointer, outputScale = expansion.outputScale.pointer
@@ -176,6 +185,7 @@ extension AdapterBank {
         var e = 0
         for t in 0..<tokens {
             let g = Int(plan.tokenGroup[t])
+            if g >= 0, let merged, merged[g] { continue }
             let m = g >= 0 ? resolved[g] : .none
             let row = Int32(t)
             switch m.kind {

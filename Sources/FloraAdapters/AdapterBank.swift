@@ -53,6 +53,7 @@ public final class AdapterBank {
     let loraRows = RowExpansionScratch()         // [tokens of one LoRA group]: shrink and expand rows
     let loraIntermediate = ScratchBuffer<Float>()   // segmented: [tokens of one group, rank]; bmm: [parts, rank]
     let headRows = ScratchBuffer<Int32>()        // [logit rows of one adapter]: the head's group
+    let groupMerge = GroupMergeState()           // fLoRA's per-group merge (AdapterBank+GroupMerge.swift)
 
     public init(capacity: Int, shapes: AdapterTargetShapes) throws {
         guard capacity > 0, capacity < Int(Int32.max) else {

@@ -73,7 +73,7 @@ public struct AdaptedLayerBenchmark: Sendable {
     public init(quick: Bool) {
         shapes = quick ? Array(Self.defaultShapes.prefix(2)) : Self.defaultShapes
         tokens = 32
-        methods = BenchMethod.allCases
+        methods = BenchMethod.standard
         ranks = quick ? [1, 4, 16, 64] : [1, 2, 4, 8, 16, 32, 64]
         repeats = quick ? 3 : 5
         minimumRepeatSeconds = quick ? 0.02 : 0.05
@@ -167,6 +167,7 @@ private final class LayerSetup {
     init(method: BenchMethod, rank: Int, tokens: Int, shapes: AdapterTargetShapes, baseWeights: any AdapterBaseWeights) throws {
         let bank = try AdapterBank(capacity: tokens, shapes: shapes)
         bank.loraKernel = method.loraKernel
+        bank.groupMergePolicy = method.groupMerge
         self.bank = bank
         guard let kind = method.adapterKind else {
             slots = Array(repeating: AdapterBank.noAdapter, count: tokens)

@@ -8,6 +8,9 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
     case base
     /// fLoRA adapters: rank r costs r rows of the base product per token.
     case flora
+    /// fLoRA with every group on the row expansion (`GroupMergePolicy.never`): `flora` before the
+    /// per-group merge, measured beside it in the same run.
+    case floraExpanded = "flora-expanded"
     /// LoRA through the gather-bmm kernel (the fLoRA paper's baseline).
     case loraBMM = "lora-bmm"
     /// LoRA through the segmented kernel (Punica's SGMV).
@@ -19,11 +22,15 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
     /// RoAd (road_1, group size 64 where the outputs allow): an element-wise rotation after the shared product.
     case road
 
+    /// The methods a benchmark runs unless told otherwise: all but `floraExpanded`, which only
+    /// matters when measuring the per-group merge.
+    public static var standard: [BenchMethod] { allCases.filter { $0 != .floraExpanded } }
+
     /// The kind of adapter its requests carry; nil for the base model.
     public var adapterKind: AdapterKind? {
         switch self {
         case .base: nil
-        case .flora: .flora
+        case .flora, .floraExpanded: .flora
         case .loraBMM, .loraSegmented: .lora
         case .ia3: .ia3
         case .dora: .dora
@@ -34,8 +41,11 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
     /// The engine's LoRA kernel for this method (irrelevant to the others).
     public var loraKernel: LoRAKernel { self == .loraBMM ? .bmm : .segmented }
 
+    /// The engine's fLoRA group-merge policy for this method.
+    public var groupMerge: GroupMergePolicy { self == .floraExpanded ? .never : .processDefault }
+
     /// Whether the rank under test changes what this method computes.
-    public var hasRank: Bool { self == .flora || self == .loraBMM || self == .loraSegmented || self == .dora }
+    public var hasRank: Bool { self == .flora || self == .floraExpanded || self == .loraBMM || self == .loraSegmented || self == .dora }
 
     /// Parses a comma-separated list of method names.
     public static func list(_ text: String) throws -> [BenchMethod] {

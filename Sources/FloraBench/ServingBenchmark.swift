@@ -21,7 +21,7 @@ public struct ServingBenchmarkSettings: Sendable {
     public var warmUp: Bool
 
     public init(
-        workload: WorkloadSpec, methods: [BenchMethod] = BenchMethod.allCases, ranks: [Int] = [1, 2, 4, 8, 16, 32, 64],
+        workload: WorkloadSpec, methods: [BenchMethod] = BenchMethod.standard, ranks: [Int] = [1, 2, 4, 8, 16, 32, 64],
         repeats: Int = 3, targets: [TargetModule]? = nil, engine: ServingEngineSettings = ServingEngineSettings(),
         warmUp: Bool = true
     ) {

@@ -55,6 +55,7 @@ final class EngineCore {
         blocks = try KVBlockManager(blockCount: blockCount, blockSize: config.blockSize, enablePrefixCaching: config.enablePrefixCaching)
         let bank = try AdapterBank(capacity: config.maxResidentAdapters, shapes: model.adapterShapes)
         bank.loraKernel = config.loraKernel
+        bank.groupMergePolicy = config.groupMerge
         adapters = try AdapterCache(maxResidentCount: config.maxResidentAdapters, maxResidentBytes: config.maxResidentAdapterBytes, store: bank)
         scheduler = try Scheduler(
             config: SchedulerConfig(

@@ -31,6 +31,8 @@ public struct EngineConfig: Sendable, Equatable {
     /// Most distinct adapters in one step (vLLM's max_loras); nil: as many as are resident.
     public var maxLorasPerStep: Int?
     public var loraKernel: LoRAKernel
+    /// How groups of tokens sharing one fLoRA adapter are computed (AdapterBank+GroupMerge.swift).
+    public var groupMerge: GroupMergePolicy
     /// Most requests waiting or running; more are refused with `EngineError.queueFull`.
     public var maxQueuedRequests: Int
 
@@ -39,7 +41,8 @@ public struct EngineConfig: Sendable, Equatable {
         kvCacheTokens: Int = EngineDefaults.kvCacheTokens, blockSize: Int = EngineDefaults.blockSize,
         enablePrefixCaching: Bool = true, maxResidentAdapters: Int = EngineDefaults.maxResidentAdapters,
         maxResidentAdapterBytes: Int = EngineDefaults.maxResidentAdapterBytes, maxLorasPerStep: Int? = nil,
-        loraKernel: LoRAKernel = EngineDefaults.loraKernel, maxQueuedRequests: Int = EngineDefaults.maxQueuedRequests
+        loraKernel: LoRAKernel = EngineDefaults.loraKernel, maxQueuedRequests: Int = EngineDefaults.maxQueuedRequests,
+        groupMerge: GroupMergePolicy = .processDefault
     ) {
         self.maxNumSeqs = maxNumSeqs
         self.maxNumBatchedTokens = maxNumBatchedTokens
@@ -51,6 +54,7 @@ public struct EngineConfig: Sendable, Equatable {
         self.maxLorasPerStep = maxLorasPerStep
         self.loraKernel = loraKernel
         self.maxQueuedRequests = maxQueuedRequests
+        self.groupMerge = groupMerge
     }
 
     /// Throws an error naming the setting and the accepted range.

@@ -73,20 +73,29 @@ public enum MatMul {
                 computeInt8Panels(rows, QuantizedPanelSet(w), panelRange: range, sink: sink)
                 return
             }
-            // Every part scales its own copy of the rows: a few µs, against the cross-core
-            // traffic of reading rows that another core has just written.
-            let scaled = ThreadScratch.floats(count * k)  // [count, k]: the expanded input rows
-            for e in 0..<count {
-                let source = x.pointer + Int(inputRow.pointer[e]) * k
-                let target = scaled + e * k
-                if let scale = inputScale.pointer[e] {
-                    multiplyElementwise(source, scale, into: target, count: k)
-                } else {
-                    target.update(from: source, count: k)
-                }
-            }
+            let scaled = expandedInputRows(x.pointer, inputRow: inputRow.pointer, inputScale: inputScale.pointer, count: count, inputs: k)
             computePanels(scaled, lda: k, rows: count, w, panelRange: range, sink: sink)
         }
+    }
+
+    /// The expanded input rows `[count, k]` in this thread's scratch: row e is
+    /// `x[inputRow[e]] ∘ inputScale[e]`. Every part of a region scales its own copy: a few µs,
+    /// against the cross-core traffic of reading rows that another core has just written.
+    static func expandedInputRows(
+        _ x: UnsafePointer<Float>, inputRow: UnsafePointer<Int32>, inputScale: UnsafePointer<UnsafePointer<Float>?>,
+        count: Int, inputs k: Int
+    ) -> UnsafeMutablePointer<Float> {
+        let scaled = ThreadScratch.floats(count * k)  // [count, k]
+        for e in 0..<count {
+            let source = x + Int(inputRow[e]) * k
+            let target = scaled + e * k
+            if let scale = inputScale[e] {
+                multiplyElementwise(source, scale, into: target, count: k)
+            } else {
+                target.update(from: source, count: k)
+            }
+        }
+        return scaled
     }
 
     /// `target[p] = source[p] · scale[p]` for `p < count`.

@@ -68,6 +68,8 @@ public final class GradientEngine {
             heads: dimensions.headCount, kvHeads: dimensions.kvHeadCount, headDim: dimensions.headDim, scale: architecture.attentionScale)
         linear = TrainingLinear(adapters: adapters)
         bank = adapters.isEmpty ? nil : try AdapterBank(capacity: adapters.count, shapes: model.adapterShapes)
+        // The backward pass differentiates the row expansion: the loss must come from the same arithmetic.
+        bank?.groupMergePolicy = .never
     }
 
     /// Cross-entropy sums of `batch` with the adapters' current parameters (no gradients).

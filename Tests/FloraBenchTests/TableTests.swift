@@ -12,7 +12,8 @@ import Testing
     }
 
     @Test func methodsAreNamedAsAgreed() throws {
-        #expect(BenchMethod.allCases.map(\.rawValue) == ["base", "flora", "lora-bmm", "lora-segmented", "ia3", "dora", "road"])
+        #expect(BenchMethod.standard.map(\.rawValue) == ["base", "flora", "lora-bmm", "lora-segmented", "ia3", "dora", "road"])
+        #expect(try BenchMethod.list("flora-expanded") == [.floraExpanded])
         #expect(throws: BenchError.self) { try BenchMethod.list("flora,lora") }
         #expect(try BenchMethod.list(" ia3, base") == [.ia3, .base])
     }

@@ -45,7 +45,7 @@ import Testing
         let benchmark = ThroughputBenchmark(harness: try harness(), settings: settings())
         var progress: [BenchProgress] = []
         let rows = try await benchmark.run { progress.append($0) }
-        let expected = Self.ranks.flatMap { r in BenchMethod.allCases.map { "\($0.rawValue)/\(r)" } }
+        let expected = Self.ranks.flatMap { r in BenchMethod.standard.map { "\($0.rawValue)/\(r)" } }
         #expect(rows.map { "\($0.method.rawValue)/\($0.rank)" } == expected)
         for row in rows {
             #expect(row.outputTokensPerSecond.isFinite && row.outputTokensPerSecond > 0)
@@ -56,21 +56,21 @@ import Testing
             #expect(ratio.isFinite && ratio > 0)
             if row.method == .base { #expect(ratio == 1) }
         }
-        #expect(progress.last?.completed == Self.ranks.count * 2 * BenchMethod.allCases.count)
+        #expect(progress.last?.completed == Self.ranks.count * 2 * BenchMethod.standard.count)
         #expect(progress.last?.completed == progress.last?.total)
 
         let csv = ThroughputBenchmark.table(rows).csv.split(separator: "\n")
         #expect(csv.count == rows.count + 1)
         #expect(csv[0] == "method,rank,adapters,requests,output_tokens_per_s,total_tokens_per_s,ratio_to_base")
         let names = try #require(xmlElements(ThroughputBenchmark.plot(rows, title: "tiny").svg))
-        #expect(names.filter { $0 == "polyline" }.count == BenchMethod.allCases.count)
+        #expect(names.filter { $0 == "polyline" }.count == BenchMethod.standard.count)
         #expect(ThroughputBenchmark.summary(rows).contains("fLoRA ÷ lora-bmm"))
     }
 
     @Test func latencyHasPercentilesForEveryMethodAndRank() async throws {
         let benchmark = LatencyBenchmark(harness: try harness(), settings: settings(ranks: [1, 8], rate: 200))
         let rows = try await benchmark.run()
-        #expect(rows.count == 2 * BenchMethod.allCases.count)
+        #expect(rows.count == 2 * BenchMethod.standard.count)
         for row in rows {
             for p in [row.timeToFirstToken, row.interTokenLatency, row.secondsPerOutputToken] {
                 #expect(p.p50 > 0 && p.p50 <= p.p90 && p.p90 <= p.p99)
@@ -103,7 +103,7 @@ import Testing
         benchmark.repeats = 2
         benchmark.minimumRepeatSeconds = 0.001
         let rows = try benchmark.run(peakGFLOPs: 100)
-        #expect(rows.count == 2 * 2 * BenchMethod.allCases.count)
+        #expect(rows.count == 2 * 2 * BenchMethod.standard.count)
         #expect(rows.allSatisfy { $0.secondsPerCall > 0 && $0.baseGFLOPs > 0 && ($0.ratioToBase ?? 0) > 0 })
         #expect(AdaptedLayerBenchmark.table(rows).csv.split(separator: "\n").count == rows.count + 1)
         #expect(xmlElements(AdaptedLayerBenchmark.plot(rows, layer: "64").svg) != nil)
