@@ -2,7 +2,7 @@
 // The libFuzzer executables (docs/reliability.md), one per FuzzTarget, in a package of their own
 // so that the sanitizer flags never reach the main package's build. Built and run by
 // scripts/fuzz.sh (`make fuzz`):
-//     swift build -c release --sanitize fuzzer --sanitize address
+//     swift build -c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address
 // Each executable has no main of its own: libFuzzer's main calls LLVMFuzzerTestOneInput.
 import PackageDescription
 

@@ -12,7 +12,10 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 TARGET_CPU=${TARGET_CPU:-native}
 ALL=(gguf safetensors peft-adapter tokenizer-json chat-template text openai-request)
 TARGETS=("${@:-${ALL[@]}}")
-BUILD_FLAGS=(-c release --sanitize fuzzer --sanitize address -Xswiftc -target-cpu -Xswiftc "$TARGET_CPU")
+# --sanitize alone instruments only this package's own targets; -Xswiftc reaches the Flora
+# library targets too, which is where the coverage must come from.
+BUILD_FLAGS=(-c release --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address
+             -Xswiftc -target-cpu -Xswiftc "$TARGET_CPU")
 
 for target in "${TARGETS[@]}"; do
     (cd fuzz && swift build "${BUILD_FLAGS[@]}" --product "fuzz-$target")
