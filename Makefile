@@ -15,7 +15,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 E2E_VENV := .venv-e2e
 
-.PHONY: run test e2e e2e-run e2e-deps prometheus soak demo-adapters generate build model deps clean
+.PHONY: run test e2e e2e-run e2e-deps prometheus soak demo-adapters generate build model deps clean fuzz
 
 deps:
 	@command -v swift >/dev/null || { echo "make: Swift 6 is required and 'swift' is not on PATH: install a Swift 6 toolchain for Debian 12 (swift.org/install) and add its usr/bin to PATH"; exit 1; }
@@ -78,6 +78,11 @@ $(E2E_VENV)/.installed: tests/e2e/requirements.txt
 		python3 -m venv $(E2E_VENV); }
 	$(E2E_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
 	@touch $@
+
+# Every fuzzer of fuzz/ for FUZZ_SECONDS each, one after the other (docs/reliability.md).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) TARGET_CPU=$(TARGET_CPU) scripts/fuzz.sh
 
 clean:
 	rm -rf .build $(E2E_VENV)

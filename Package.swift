@@ -18,6 +18,9 @@ let package = Package(
         .library(name: "FloraEngine", targets: ["FloraEngine"]),
         .library(name: "FloraTraining", targets: ["FloraTraining"]),
         .library(name: "FloraServer", targets: ["FloraServer"]),
+        // The fuzz targets, for the libFuzzer executables of fuzz/Package.swift (docs/reliability.md).
+        .library(name: "FloraFuzzing", targets: ["FloraFuzzing"]),
+        .library(name: "FloraRequestFuzzing", targets: ["FloraRequestFuzzing"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +58,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Layer 6: one fuzz target per input a user controls; fuzz/ wraps each in a libFuzzer
+        // executable, and FloraFuzzingTests replays the committed corpora through the same code.
+        .target(name: "FloraFuzzing", dependencies: ["FloraFormats", "FloraTokenizer", "FloraAdapters", "FloraModel"]),
+        .target(name: "FloraRequestFuzzing", dependencies: ["FloraFuzzing", "FloraServer", "FloraTokenizer"]),
         // Layer 6: the command line.
         .executableTarget(
             name: "flora",
@@ -90,6 +97,7 @@ let package = Package(
         .testTarget(name: "FloraBenchTests", dependencies: ["FloraTestSupport", "FloraBench", "FloraEngine", "FloraModel", "FloraAdapters", "FloraTokenizer", "FloraTensor"]),
         // Runs the built flora-library-example and checks docs/library.md shows it unchanged.
         .testTarget(name: "FloraLibraryTests", dependencies: ["FloraTestSupport", "FloraAdapters", "FloraModel"]),
+        .testTarget(name: "FloraFuzzingTests", dependencies: ["FloraTestSupport", "FloraFuzzing", "FloraRequestFuzzing"]),
         .testTarget(name: "FloraModelTests", dependencies: ["FloraTestSupport", "FloraModel", "FloraAdapters", "FloraFormats", "FloraTokenizer", "FloraTensor"]),
     ]
 )

@@ -43,11 +43,13 @@ public struct PEFTFolder: Sendable {
             throw FormatError(.io, file: path, expected: "a folder Flora can create or write", found: "\(error.localizedDescription)")
         }
         let configPath = file(configFileName, in: path)
+        let json: Data
         do {
-            try config.jsonData().write(to: URL(fileURLWithPath: configPath), options: .atomic)
+            json = try config.jsonData()
         } catch {
-            throw FormatError(.io, file: configPath, expected: "a writable file", found: "\(error.localizedDescription)")
+            throw FormatError(.invalidValue, file: configPath, expected: "a config that encodes as JSON", found: "\(error.localizedDescription)")
         }
+        try DurableFile.write(json, to: configPath)
         try SafetensorsWriter.write(tensors: tensors, metadata: ["format": "pt"], dtype: .f32, to: file(weightsFileName, in: path))
     }
 

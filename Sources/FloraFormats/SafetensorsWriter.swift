@@ -9,11 +9,8 @@ public enum SafetensorsWriter {
     public static func write(tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:],
                              dtype: SafetensorsDType = .f32, to path: String) throws {
         let bytes = try serialized(tensors: tensors, metadata: metadata, dtype: dtype, file: path)
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw FormatError(.io, file: path, expected: "a writable path", found: "\(error)")
-        }
+        // Checkpoints and adapter folders are read back after crashes: never leave a torn file.
+        try DurableFile.write(bytes, to: path)
     }
 
     /// The bytes of the file that `write` writes.

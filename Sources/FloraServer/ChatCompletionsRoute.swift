@@ -8,17 +8,7 @@ extension FloraAPI {
     func chatCompletions(_ request: Request, context: FloraRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(ChatCompletionRequest.self, limit: configuration.maxBodyBytes)
         let adapter = try await adapterChoice(model: body.model, adapters: body.adapters, scale: body.adapterScale)
-        if let top = body.topLogprobs?.value {
-            guard body.logprobs == true else { throw APIError.badRequest("top_logprobs needs logprobs: true", param: "top_logprobs") }
-            guard (0...SamplingParameters.maxLogprobs).contains(top) else {
-                throw APIError.badRequest("top_logprobs must be in 0...\(SamplingParameters.maxLogprobs), got \(top)", param: "top_logprobs")
-            }
-        }
-        let prompt = try chatPromptTokens(body.messages)
-        var sampling = body.sampling
-        sampling.maxTokensLimit = configuration.limits.maxTokensPerRequest
-        sampling.grammar = try body.responseFormat?.grammar()
-        let requests = try sampling.engineRequests(prompts: [prompt], adapter: adapter, maxModelLength: maxModelLength, vocabularySize: vocabularySize)
+        let requests = try validation.chat(body, adapter: adapter)
         let render = ChatRenderer(
             id: Self.newID("chatcmpl-"), created: Self.now, model: modelName(body.model), tokenizer: tokenizer,
             choicesPerPrompt: requests.count, logprobs: body.logprobs == true)
@@ -28,17 +18,6 @@ extension FloraAPI {
             return ServerSentEvents.response(generation, includeUsage: body.streamOptions?.includeUsage == true, render: render)
         }
         return JSONOutput.response(render.whole(try await generation.collect()))
-    }
-
-    /// The conversation rendered by the model's template (with the assistant's turn opened) and encoded.
-    func chatPromptTokens(_ messages: [ChatMessageInput]) throws -> [TokenID] {
-        guard !messages.isEmpty else { throw APIError.badRequest("messages must hold at least one message", param: "messages") }
-        do {
-            let chat = messages.map { ChatMessage(role: $0.role, content: $0.content) }
-            return try tokenizer.encodeChat(messages: chat, addGenerationPrompt: true)
-        } catch {
-            throw APIError.badRequest("the model's chat template refused the messages: \(error)", param: "messages")
-        }
     }
 }
 

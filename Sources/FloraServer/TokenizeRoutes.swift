@@ -34,7 +34,7 @@ extension FloraAPI {
         let tokens: [TokenID]
         switch (body.prompt, body.messages) {
         case (let prompt?, nil): tokens = tokenizer.encode(prompt, addSpecialTokens: body.addSpecialTokens ?? true)
-        case (nil, let messages?): tokens = try chatPromptTokens(messages)
+        case (nil, let messages?): tokens = try validation.chatPromptTokens(messages)
         default: throw APIError.badRequest("give exactly one of 'prompt' (a string) or 'messages'", param: "prompt")
         }
         return JSONOutput.response(TokenizeResponse(count: tokens.count, maxModelLen: maxModelLength, tokens: tokens))

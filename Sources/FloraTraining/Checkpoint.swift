@@ -1,6 +1,10 @@
 // Checkpoints: one PEFT folder per adapter (what `flora serve` and PEFT load), the AdamW moments
-// in `optimizer.safetensors`, and `trainer_state.json` (step, options, data positions), written
-// last so that a folder with it is complete.
+// in `optimizer.safetensors`, and `trainer_state.json` (step, options, data positions), which is
+// also the manifest: it names every other file with its size and FNV-1a hash and is written last.
+// Every file is written durably (DurableFile: temporary file, fsync, rename, fsync of the
+// folder), and the manifest of a folder being rewritten is removed first, so a run killed at any
+// moment leaves each checkpoint either complete or without a manifest; resuming checks every file
+// against the manifest and refuses a damaged checkpoint, naming the file.
 
 import FloraAdapters
 import FloraFormats
@@ -28,30 +32,92 @@ public struct TrainerState: Sendable, Codable, Equatable {
     public var options: TrainingOptions
     public var datasets: [DatasetPosition]
     public var baseModel: String?
+    /// The checkpoint's other files (paths relative to its folder) with their sizes and hashes;
+    /// nil in checkpoints written before Flora kept a manifest.
+    public var files: [String: FileRecord]?
+
+    public struct FileRecord: Sendable, Codable, Equatable {
+        public var bytes: Int
+        /// FNV-1a (64-bit) of the contents, hexadecimal.
+        public var fnv1a: String
+
+        init(contents: Data) {
+            bytes = contents.count
+            var hash = FNV1a()
+            contents.withUnsafeBytes { for byte in $0 { hash.mix(byte: byte) } }
+            fnv1a = String(hash.value, radix: 16)
+        }
+    }
 }
 
 public enum Checkpoint {
-    /// Writes the adapters (PEFT folders named after them), their moments and `state` into `folder`.
+    /// Writes the adapters (PEFT folders named after them), their moments and `state` into
+    /// `folder`, the manifest last. On failure (a full disk …) the error says so and a folder this
+    /// call created is removed: the checkpoints written before stay the latest complete ones.
     public static func write(to folder: String, adapters: [TrainableAdapter], moments: [AdamWState], state: TrainerState) throws {
+        let fm = FileManager.default
+        let existed = fm.fileExists(atPath: folder)
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try writeFiles(to: folder, adapters: adapters, moments: moments, state: state)
+        } catch {
+            if !existed { try? fm.removeItem(atPath: folder) }
+            let reason = (error as? TrainingError)?.description ?? "\(error)"
+            throw TrainingError.checkpoint(path: folder, detail: "the checkpoint could not be written, the previous one is kept: \(reason)")
+        }
+    }
+
+    private static func writeFiles(to folder: String, adapters: [TrainableAdapter], moments: [AdamWState], state: TrainerState) throws {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
             throw TrainingError.checkpoint(path: folder, detail: "cannot create the folder (\((error as NSError).localizedDescription))")
         }
+        // Rewriting a folder (the output folder of a resumed run): it stops being a checkpoint
+        // before any of its files changes.
+        let manifestPath = (folder as NSString).appendingPathComponent(TrainerState.fileName)
+        if fm.fileExists(atPath: manifestPath) {
+            try fm.removeItem(atPath: manifestPath)
+            try DurableFile.syncFolder(folder)
+        }
         var tensors: [(name: String, tensor: Tensor)] = []
+        var files: [String] = []
         for (adapter, moment) in zip(adapters, moments) {
             try AdapterWriter.write(adapter.weights(), to: (folder as NSString).appendingPathComponent(adapter.name))
+            files += [PEFTFolder.configFileName, PEFTFolder.weightsFileName].map { adapter.name + "/" + $0 }
             tensors.append(("\(adapter.name).exp_avg", Tensor(shape: [adapter.parameterCount], storage: moment.firstMoment)))
             tensors.append(("\(adapter.name).exp_avg_sq", Tensor(shape: [adapter.parameterCount], storage: moment.secondMoment)))
         }
         try SafetensorsWriter.write(tensors: tensors, to: (folder as NSString).appendingPathComponent(TrainerState.optimizerFileName))
+        files.append(TrainerState.optimizerFileName)
+        try DurableFile.syncFolder((folder as NSString).deletingLastPathComponent)
+
+        var manifest = state
+        manifest.files = [:]
+        for file in files {
+            let path = (folder as NSString).appendingPathComponent(file)
+            guard let contents = fm.contents(atPath: path) else { throw TrainingError.checkpoint(path: path, detail: "cannot be read back") }
+            manifest.files?[file] = TrainerState.FileRecord(contents: contents)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let path = (folder as NSString).appendingPathComponent(TrainerState.fileName)
-        do {
-            try encoder.encode(state).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw TrainingError.checkpoint(path: path, detail: "cannot write (\((error as NSError).localizedDescription))")
+        try DurableFile.write(try encoder.encode(manifest), to: manifestPath)
+    }
+
+    /// Checks every file the manifest of `folder` names: present, of its size and hash.
+    static func verify(_ folder: String, state: TrainerState) throws {
+        for (file, record) in (state.files ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let path = (folder as NSString).appendingPathComponent(file)
+            let damaged = "the checkpoint is damaged (a run killed while writing it, or a copy cut short) and cannot be resumed from; resume from an earlier checkpoint"
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw TrainingError.checkpoint(path: path, detail: "missing, although \(TrainerState.fileName) lists it: \(damaged)")
+            }
+            let found = TrainerState.FileRecord(contents: contents)
+            guard found == record else {
+                throw TrainingError.checkpoint(
+                    path: path,
+                    detail: "\(found.bytes) bytes with FNV-1a \(found.fnv1a), \(TrainerState.fileName) says \(record.bytes) bytes with FNV-1a \(record.fnv1a): \(damaged)")
+            }
         }
     }
 
@@ -74,6 +140,7 @@ public enum Checkpoint {
         return latest.1
     }
 
+    /// The state of the checkpoint in `folder`, after checking every file its manifest names.
     public static func readState(_ folder: String) throws -> TrainerState {
         let path = (folder as NSString).appendingPathComponent(TrainerState.fileName)
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -82,6 +149,7 @@ public enum Checkpoint {
         do {
             let state = try JSONDecoder().decode(TrainerState.self, from: data)
             guard state.format == 1 else { throw TrainingError.checkpoint(path: path, detail: "format \(state.format), expected 1") }
+            try verify(folder, state: state)
             return state
         } catch let error as TrainingError {
             throw error

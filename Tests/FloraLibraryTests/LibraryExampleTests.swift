@@ -43,26 +43,12 @@ import Testing
         #expect(printed.contains("\n[base] ") && printed.hasSuffix("\n"), "unexpected output: \(printed)")
     }
 
-    /// The example beside the test bundle (`swift build --build-tests` builds every product into
-    /// one folder), or in `.build/release` of the repository.
     static func exampleBinary() throws -> String {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        var candidates: [String] = []
-        for _ in 0..<4 {
-            candidates.append(folder.appendingPathComponent("flora-library-example").path)
-            folder.deleteLastPathComponent()
-        }
-        candidates.append(TestFiles.repositoryRoot + "/.build/release/flora-library-example")
-        guard let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
-            throw ExampleNotBuilt(searched: candidates)
-        }
+        guard let found = TestFiles.builtExecutable("flora-library-example") else { throw ExampleNotBuilt() }
         return found
     }
 
     struct ExampleNotBuilt: Error, CustomStringConvertible {
-        let searched: [String]
-        var description: String {
-            "flora-library-example is not built (run swift build --build-tests); looked in " + searched.joined(separator: ", ")
-        }
+        var description: String { "flora-library-example is not built (run swift build --build-tests)" }
     }
 }

@@ -36,3 +36,19 @@ public enum TestFiles {
         return url.path
     }
 }
+
+extension TestFiles {
+    /// An executable product of this package (`flora`, `flora-library-example`): beside the
+    /// test bundle (`swift build --build-tests` builds every product into one folder), or in
+    /// `.build/release` of the repository. Nil when it is not built.
+    public static func builtExecutable(_ name: String) -> String? {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates: [String] = []
+        for _ in 0..<4 {
+            candidates.append(folder.appendingPathComponent(name).path)
+            folder.deleteLastPathComponent()
+        }
+        candidates.append(repositoryRoot + "/.build/release/" + name)
+        return candidates.first(where: FileManager.default.isExecutableFile(atPath:))
+    }
+}

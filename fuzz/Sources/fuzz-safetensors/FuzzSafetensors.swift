@@ -1,0 +1,4 @@
+import FloraFuzzing
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 { FuzzTarget.safetensors.run(data, size) }
