@@ -92,6 +92,9 @@ extension EngineCore {
         if let name = adapter, case .failed(let cause) = adapters.state(of: name) {
             return .adapterFailed(name: name, message: cause)
         }
+        // Unloaded between the server's check and the engine's queue: the same answer as an
+        // adapter that was never there.
+        if let name = adapter, adapters.state(of: name) == nil { return .unknownAdapter(name) }
         return .failed(message)
     }
 }
