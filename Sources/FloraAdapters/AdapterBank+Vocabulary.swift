@@ -55,12 +55,12 @@ extension AdapterBank {
                 members[count] = Int32(q)
                 count += 1
             }
-            loraRows.reserve(count)
-            let expansion = loraRows.expansion(count: count)
-            expansion.inputScale.update(repeating: nil, count: count)
-            expansion.outputScale.update(repeating: nil, count: count)
             switch head {
             case .full(let weight):
+                loraRows.reserve(count)
+                let expansion = loraRows.expansion(count: count)
+                expansion.inputScale.update(repeating: nil, count: count)
+                expansion.outputScale.update(repeating: nil, count: count)
                 for i in 0..<count {
                     (logits + Int(members[i]) * v).update(repeating: 0, count: v)
                     expansion.inputRow[i] = members[i]
@@ -69,20 +69,7 @@ extension AdapterBank {
                 }
                 MatMul.multiplyExpanded(hidden, expansion, weight, into: logits)
             case .lora(let f):
-                let u = loraIntermediate.reserve(count * f.rank)  // [count, rank]
-                u.update(repeating: 0, count: count * f.rank)
-                for i in 0..<count {
-                    expansion.inputRow[i] = members[i]
-                    expansion.outputRow[i] = Int32(i)
-                    expansion.factor[i] = 1
-                }
-                MatMul.multiplyExpanded(hidden, expansion, f.shrink, into: u)
-                for i in 0..<count {
-                    expansion.inputRow[i] = Int32(i)
-                    expansion.outputRow[i] = members[i]
-                    expansion.factor[i] = f.scale
-                }
-                MatMul.multiplyExpanded(u, expansion, f.expand, into: logits)
+                addLoRADelta(f, rows: members, count: count, input: hidden, inputs: shapes.hiddenSize, output: logits)
             }
         }
     }

@@ -66,34 +66,44 @@ extension AdapterBank {
             default: continue
             }
             let members = plan.range(of: g)
-            let count = members.count, r = factors.rank
-            let tokenIndex = plan.order.pointer + members.lowerBound  // [count], ascending
-            let u = loraIntermediate.reserve(count * r)  // [count, r]
-            loraRows.reserve(count)
-            let rows = loraRows.expansion(count: count)
-            rows.inputScale.update(repeating: nil, count: count)
-            rows.outputScale.update(repeating: nil, count: count)
-
-            // Shrink: U = X_g Aᵀ.
-            let first = Int(tokenIndex[0])
-            if Int(tokenIndex[count - 1]) - first == count - 1 {
-                MatMul.multiply(x + first * k, rows: count, factors.shrink, into: u)
-            } else {
-                u.update(repeating: 0, count: count * r)
-                for i in 0..<count {
-                    rows.inputRow[i] = tokenIndex[i]
-                    rows.outputRow[i] = Int32(i)
-                    rows.factor[i] = 1
-                }
-                MatMul.multiplyExpanded(x, rows, factors.shrink, into: u)
-            }
-            // Expand: y[t_i] += s · B U[i].
-            for i in 0..<count {
-                rows.inputRow[i] = Int32(i)
-                rows.outputRow[i] = tokenIndex[i]
-                rows.factor[i] = factors.scale
-            }
-            MatMul.multiplyExpanded(u, rows, factors.expand, into: y)
+            addLoRADelta(factors, rows: plan.order.pointer + members.lowerBound, count: members.count, input: x, inputs: k, output: y)
         }
+    }
+
+    /// `y[rows[i]] += s · B (A x[rows[i]])` for the `count` ascending row indices `rows`: one shrink
+    /// product `U = X_rows Aᵀ` (`[count, r]`) and one expand product, gathered and scattered by the
+    /// expanded product's row indices (no row copied); consecutive rows shrink with the plain
+    /// product straight from `x`. Shared by the segmented kernel and the head's LoRA delta.
+    func addLoRADelta(
+        _ factors: LoRAFactors, rows tokenIndex: UnsafePointer<Int32>, count: Int, input x: UnsafePointer<Float>, inputs k: Int,
+        output y: UnsafeMutablePointer<Float>
+    ) {
+        let r = factors.rank
+        let u = loraIntermediate.reserve(count * r)  // [count, r]
+        loraRows.reserve(count)
+        let rows = loraRows.expansion(count: count)
+        rows.inputScale.update(repeating: nil, count: count)
+        rows.outputScale.update(repeating: nil, count: count)
+
+        // Shrink: U = X_g Aᵀ.
+        let first = Int(tokenIndex[0])
+        if Int(tokenIndex[count - 1]) - first == count - 1 {
+            MatMul.multiply(x + first * k, rows: count, factors.shrink, into: u)
+        } else {
+            u.update(repeating: 0, count: count * r)
+            for i in 0..<count {
+                rows.inputRow[i] = tokenIndex[i]
+                rows.outputRow[i] = Int32(i)
+                rows.factor[i] = 1
+            }
+            MatMul.multiplyExpanded(x, rows, factors.shrink, into: u)
+        }
+        // Expand: y[t_i] += s · B U[i].
+        for i in 0..<count {
+            rows.inputRow[i] = Int32(i)
+            rows.outputRow[i] = tokenIndex[i]
+            rows.factor[i] = factors.scale
+        }
+        MatMul.multiplyExpanded(u, rows, factors.expand, into: y)
     }
 }

@@ -88,13 +88,16 @@ extension EngineCore {
     }
 
     private func failure(_ message: String, adapter: String?) -> EngineError {
-        // The cache's own message names the adapter, its folder and the cause once.
-        if let name = adapter, case .failed(let cause) = adapters.state(of: name) {
-            return .adapterFailed(name: name, message: cause)
+        if let name = adapter {
+            switch adapters.state(of: name) {
+            // The cache's own message names the adapter, its folder and the cause once.
+            case .failed(let cause): return .adapterFailed(name: name, message: cause)
+            // Unloaded between the server's check and the engine's queue: the same answer as an
+            // adapter that was never there.
+            case nil: return .unknownAdapter(name)
+            default: break
+            }
         }
-        // Unloaded between the server's check and the engine's queue: the same answer as an
-        // adapter that was never there.
-        if let name = adapter, adapters.state(of: name) == nil { return .unknownAdapter(name) }
         return .failed(message)
     }
 }
