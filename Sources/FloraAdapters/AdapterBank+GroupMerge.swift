@@ -2,7 +2,8 @@
 // merge"): a group of tokens that share one fLoRA adapter in a step (a prompt in prefill, or
 // several decoding sequences of one adapter) may skip the row expansion and be multiplied with
 // `W' = W ∘ (B A) / r`, formed for this step in reused scratch. The choice is per group, by the
-// measured costs of GroupMergeCostModel.swift.
+// measured costs of GroupMergeCostModel.swift. A formed W' may be kept for later steps
+// (MergedWeightCache.swift): a decoding sequence then reads it instead of expanding r rows.
 //
 // Products: W' is fp32 (a quantized W is dequantized first), so a merged group's result is the
 // exact fp32 product of its adapted weight: within 1e-5 relative of the row expansion with exact
@@ -12,15 +13,28 @@
 
 import FloraTensor
 
-/// The bank's state for the per-group merge: the policy, the costs measured per module, and the
-/// scratch reused from step to step (the merged panels of the group in hand, its rows).
+/// The bank's state for the per-group merge: the policy, the costs measured per module, the
+/// merged weights kept across steps, and the scratch reused from step to step (the merged panels
+/// of a group merged for this call only, its rows).
 final class GroupMergeState {
     var policy: GroupMergePolicy = .processDefault
     var costs: [GroupMergeCosts?] = Array(repeating: nil, count: TargetModule.count)  // [TargetModule.count]
     var mergedGroups = 0
-    let merged = ScratchBuffer<Bool>()   // [groupCount]: this call's choice per group
-    let panels = ScratchBuffer<Float>()  // [panelCount · 32, inputs]: W' of the group in hand
-    let rows = RowExpansionScratch()     // [tokens of one group]: one plain row per token
+    /// Groups whose merged weight came from `kept` without a merge.
+    var keptGroups = 0
+    let kept = MergedWeightCache(budget: 0)
+    let merged = ScratchBuffer<Bool>()         // [groupCount]: this call's choice per group
+    let sources = ScratchBuffer<MergedSource>()  // [groupCount]: where a merged group's W' is
+    let panels = ScratchBuffer<Float>()        // [panelCount · 32, inputs]: W' of the group in hand
+    let rows = RowExpansionScratch()           // [tokens of one group]: one plain row per token
+}
+
+/// Where one merged group's W' lies in this call.
+struct MergedSource {
+    /// Panels kept in the cache; nil: the bank's scratch panels, formed for this call only.
+    var kept: UnsafeMutablePointer<Float>?
+    /// Whether W' is formed in this call (false: the kept panels hold it already).
+    var form: Bool
 }
 
 /// The groups of one `linear` call that go through a merged weight.
@@ -51,30 +65,57 @@ extension AdapterBank {
     /// (group, module) products computed through a merged weight since the bank was made.
     public var mergedGroupProducts: Int { groupMerge.mergedGroups }
 
-    /// Which fLoRA groups of the plan merge at this module. `.always` merges every fLoRA group;
-    /// `.measured` those of at least two tokens whose measured costs say so, and only when the
-    /// weight's products are exact: with int8 products the expansion and the merged fp32 weight
-    /// differ by more than greedy near-ties tolerate, and a sequence's tokens must not depend on
-    /// the batch it shares a step with (its group's size there decides the path).
-    func planGroupMerges(_ resolved: UnsafePointer<ResolvedModule>, module: TargetModule, weight: PackedMatrix) -> GroupMerges {
+    /// Of `mergedGroupProducts`, those whose W' was kept from an earlier step.
+    public var keptMergedGroupProducts: Int { groupMerge.keptGroups }
+
+    /// Most bytes of merged weights kept across steps (MergedWeightCache.swift); 0, the bank's
+    /// default, forms W' anew in every step that merges. Lowering it evicts at once.
+    public var mergedWeightBudget: Int {
+        get { groupMerge.kept.budget }
+        set { groupMerge.kept.budget = max(0, newValue) }
+    }
+
+    /// Bytes of merged weights kept now.
+    public var mergedWeightBytes: Int { groupMerge.kept.bytes }
+
+    /// Which fLoRA groups of the plan merge at this module, and where each one's W' comes from.
+    /// `.always` merges every fLoRA group; `.measured` a group whose W' is kept when the kept
+    /// weight is cheaper than its expanded rows, else one whose W' is worth keeping (if the budget
+    /// has room) or worth forming for this call alone (at least two tokens), as the measured costs
+    /// say. `.measured` merges only where the weight's products are exact: with int8 products the
+    /// expansion and the merged fp32 weight differ by more than greedy near-ties tolerate, and a
+    /// sequence's tokens must not depend on the batch it shares a step with (its group's size
+    /// there decides the path).
+    func planGroupMerges(_ resolved: UnsafePointer<ResolvedModule>, layer: Int, module: TargetModule, weight: PackedMatrix) -> GroupMerges {
         let policy = groupMerge.policy
         guard policy == .always || (policy == .measured && !weight.multipliesInInt8) else { return .none }
         let groupCount = plan.groupCount
         let flags = groupMerge.merged.reserve(groupCount)
+        let sources = groupMerge.sources.reserve(groupCount)
+        let place = layer * TargetModule.count + module.index
+        let cache = groupMerge.kept
         var groups = 0, removedRows = 0
         for g in 0..<groupCount {
             let m = resolved[g]
             let members = plan.range(of: g).count
-            var merge = false
-            if m.kind == .flora {
-                switch policy {
-                case .always: merge = true
-                case .measured: merge = members >= 2 && m.rank >= 2 && costs(module, weight).prefersMerge(tokens: members, rank: m.rank)
-                case .never: merge = false
+            var source: MergedSource?
+            if m.kind == .flora, policy != .never {
+                let slot = plan.groupSlot[g]
+                let always = policy == .always
+                if let kept = cache.panels(slot: slot, place: place) {
+                    if always || costs(module, weight).prefersKept(tokens: members, rank: m.rank) {
+                        source = MergedSource(kept: UnsafeMutablePointer(mutating: kept), form: false)
+                    }
+                } else if cache.budget > 0, always || costs(module, weight).prefersKept(tokens: members, rank: m.rank),
+                          let room = cache.reserve(slot: slot, place: place, floats: MatMul.mergedPanelFloats(weight)) {
+                    source = MergedSource(kept: room, form: true)
+                } else if always || (members >= 2 && m.rank >= 2 && costs(module, weight).prefersMerge(tokens: members, rank: m.rank)) {
+                    source = MergedSource(kept: nil, form: true)
                 }
             }
-            flags[g] = merge
-            if merge {
+            flags[g] = source != nil
+            if let source {
+                sources[g] = source
                 groups += 1
                 removedRows += members * m.rank
             }
@@ -90,18 +131,26 @@ extension AdapterBank {
     }
 
     /// Adds each merged group's `W' x[t]` into `y[t]` (which holds the bias already): per group,
-    /// W' is formed in the bank's scratch panels and the group's tokens are one row each.
+    /// W' is read from the kept panels, or formed (into kept panels or the bank's scratch), and the
+    /// group's tokens are one row each.
     func addMergedGroups(
-        _ resolved: UnsafePointer<ResolvedModule>, _ merges: GroupMerges, weight: PackedMatrix,
+        _ resolved: UnsafePointer<ResolvedModule>, _ merges: GroupMerges, layer: Int, module: TargetModule, weight: PackedMatrix,
         input x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>
     ) {
         guard let flags = merges.flags else { return }
-        let panels = groupMerge.panels.reserve(MatMul.mergedPanelFloats(weight))
+        let scratchPanels = groupMerge.panels.reserve(MatMul.mergedPanelFloats(weight))
         let rows = groupMerge.rows
         for g in 0..<plan.groupCount where flags[g] {
             let m = resolved[g]
+            let source = groupMerge.sources[g]
+            let panels = source.kept ?? scratchPanels
             groupMerge.mergedGroups += 1
-            MatMul.mergeFlora(weight, a: m.a!, bT: m.bT!, rank: m.rank, factor: m.scale, into: panels)
+            if source.form {
+                MatMul.mergeFlora(weight, a: m.a!, bT: m.bT!, rank: m.rank, factor: m.scale, into: panels)
+                if source.kept != nil { groupMerge.kept.filled(slot: plan.groupSlot[g], place: layer * TargetModule.count + module.index) }
+            } else {
+                groupMerge.keptGroups += 1
+            }
             let members = plan.range(of: g)
             rows.reserve(members.count)
             for (e, i) in members.enumerated() {

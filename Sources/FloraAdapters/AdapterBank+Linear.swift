@@ -69,7 +69,7 @@ extension AdapterBank {
         guard tokens > 0 else { return }
         ensurePlan(slots, tokens: tokens)
         let (modules, summary) = resolvedModules(layer: layer, module: module)
-        let merges = summary.expandedRows == 0 ? GroupMerges.none : planGroupMerges(modules, module: module, weight: weight)
+        let merges = summary.expandedRows == 0 ? GroupMerges.none : planGroupMerges(modules, layer: layer, module: module, weight: weight)
         let expandedRows = Int(summary.expandedRows) - merges.removedRows
 
         if summary.expandedRows == 0 {
@@ -83,7 +83,7 @@ extension AdapterBank {
                 let rows = buildExpansion(modules, merged: merges.flags, tokens: tokens, expandedRows: expandedRows, inputs: k, outputs: n)
                 MatMul.multiplyExpanded(x, rows, weight, into: y)
             }
-            addMergedGroups(modules, merges, weight: weight, input: x, output: y)
+            addMergedGroups(modules, merges, layer: layer, module: module, weight: weight, input: x, output: y)
         }
         if summary.hasLoRA {
             switch loraKernel {

@@ -92,6 +92,7 @@ public final class AdapterBank {
             throw AdapterError.invalidSlot(slot: slot, expected: "an empty slot in 0..<\(capacity)")
         }
         resident[Int(slot)] = weights
+        groupMerge.kept.invalidate(slot: slot)
         plan.invalidate()
     }
 
@@ -101,6 +102,7 @@ public final class AdapterBank {
     public func remove(_ slot: AdapterSlot) -> AdapterWeights? {
         guard slot >= 0, Int(slot) < capacity, let weights = resident[Int(slot)] else { return nil }
         resident[Int(slot)] = nil
+        groupMerge.kept.invalidate(slot: slot)
         plan.invalidate()
         return weights
     }
@@ -116,6 +118,7 @@ public final class AdapterBank {
     /// while the slots stay the same (decode steps of an unchanged batch). `slots` is `[tokens]`,
     /// each `noAdapter` or an occupied slot.
     public func prepare(slots: UnsafePointer<AdapterSlot>, tokens: Int) throws {
+        groupMerge.kept.beginPass()
         for t in 0..<tokens {
             let slot = slots[t]
             guard slot == Self.noAdapter || weights(at: slot) != nil else {

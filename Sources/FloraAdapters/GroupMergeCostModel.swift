@@ -5,6 +5,10 @@
 // time the bank meets each module (`GroupMergeCosts.measure`), because the balance depends on
 // what no constant committed to the repository knows: the weight's format, whether its products
 // run the int8 kernels, the shape's cache behaviour, and the CPU.
+//
+// A merged weight kept from step to step (MergedWeightCache.swift) costs no merge, but each step
+// still reads all of W' for its few rows, from memory rather than cache when many are kept: that
+// pass is measured on panels far larger than the last-level cache.
 
 import FloraTensor
 import Foundation
@@ -31,14 +35,18 @@ public struct GroupMergeCosts: Sendable, Equatable {
     public var expandedRow: Double
     /// One row of the fp32 product with the merged panels.
     public var mergedRow: Double
+    /// One product of a single row with merged panels that are not in any cache: what a kept W'
+    /// costs a step beyond its rows.
+    public var mergedPass: Double
     /// Forming the merged panels: the part that does not depend on the rank (dequantize, write).
     public var mergeFixed: Double
     /// Forming the merged panels: each unit of rank (one rank-1 update of all n·k weights).
     public var mergePerRank: Double
 
-    public init(expandedRow: Double, mergedRow: Double, mergeFixed: Double, mergePerRank: Double) {
+    public init(expandedRow: Double, mergedRow: Double, mergeFixed: Double, mergePerRank: Double, mergedPass: Double = 0) {
         self.expandedRow = expandedRow
         self.mergedRow = mergedRow
+        self.mergedPass = mergedPass
         self.mergeFixed = mergeFixed
         self.mergePerRank = mergePerRank
     }
@@ -53,15 +61,28 @@ public struct GroupMergeCosts: Sendable, Equatable {
         return expansion > merged
     }
 
+    /// Whether a group of `tokens` tokens of a rank-`rank` adapter whose W' is already formed is
+    /// cheaper through it than expanded: `T·r·expandedRow > mergedPass + T·mergedRow`. For a
+    /// decoding sequence (T = 1) this says whether keeping its W' pays from the next step on.
+    public func prefersKept(tokens: Int, rank: Int) -> Bool {
+        guard tokens >= 1, rank >= 2 else { return false }
+        return Double(tokens * rank) * expandedRow > mergedPass + Double(tokens) * mergedRow
+    }
+
     /// Rows of the calibration products: a prefill chunk's worth, so that per-row costs are
     /// those of the large groups the merge is for.
     static let calibrationRows = 64
     /// Ranks of the two calibration merges, whose difference gives the per-rank cost.
     static let calibrationRanks = (low: 4, high: 32)
 
+    /// Bytes of merged panels the single-row pass streams through, so that it reads memory, not
+    /// the last-level cache (32 MiB on the largest of this project's machines).
+    static let coldPassBytes = 96 << 20
+
     /// Times both paths on `weight` (the median of `repeats` runs of each, after one warm-up):
-    /// `calibrationRows` expanded rows, the same rows against merged panels, and merges at two
-    /// ranks. Takes a few milliseconds per weight; allocates its own inputs (once per module).
+    /// `calibrationRows` expanded rows, the same rows against merged panels, merges at two
+    /// ranks, and single rows against copies of the panels that overflow the caches. Takes tens of
+    /// milliseconds per weight; allocates its own inputs (once per module).
     public static func measure(_ weight: PackedMatrix, repeats: Int = 5) -> GroupMergeCosts {
         let k = weight.inputs, n = weight.outputs, rows = calibrationRows
         let (lowRank, highRank) = calibrationRanks
@@ -96,13 +117,33 @@ public struct GroupMergeCosts: Sendable, Equatable {
                                 x, scratch.expansion(count: rows), mergedPanels: panels.pointer, outputs: n, inputs: k, into: y)
                         }
                         let perRank = max(0, (high - low) / Double(highRank - lowRank))
+                        let pass = coldPass(x, panels: panels.pointer, weight: weight, scratch: scratch, y: y, repeats: repeats)
                         return GroupMergeCosts(
                             expandedRow: expanded / Double(rows), mergedRow: mergedRows / Double(rows),
-                            mergeFixed: max(0, low - Double(lowRank) * perRank), mergePerRank: perRank)
+                            mergeFixed: max(0, low - Double(lowRank) * perRank), mergePerRank: perRank, mergedPass: pass)
                     }
                 }
             }
         }
+    }
+
+    /// Seconds of one single-row product against merged panels read from memory: the panels are
+    /// copied until they fill `coldPassBytes`, and each timed run visits every copy once.
+    private static func coldPass(
+        _ x: UnsafePointer<Float>, panels: UnsafePointer<Float>, weight: PackedMatrix, scratch: RowExpansionScratch,
+        y: UnsafeMutablePointer<Float>, repeats: Int
+    ) -> Double {
+        let floats = MatMul.mergedPanelFloats(weight)
+        let copies = max(2, coldPassBytes / (floats * MemoryLayout<Float>.stride))
+        let cold = ScratchBuffer<Float>(capacity: copies * floats)
+        for c in 0..<copies { (cold.pointer + c * floats).update(from: panels, count: floats) }
+        let one = scratch.expansion(count: 1)
+        let all = median(repeats) {
+            for c in 0..<copies {
+                MatMul.multiplyExpanded(x, one, mergedPanels: cold.pointer + c * floats, outputs: weight.outputs, inputs: weight.inputs, into: y)
+            }
+        }
+        return all / Double(copies)
     }
 
     /// Median seconds of `repeats` runs of `body`, after one unmeasured run.

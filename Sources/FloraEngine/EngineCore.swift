@@ -56,6 +56,7 @@ final class EngineCore {
         let bank = try AdapterBank(capacity: config.maxResidentAdapters, shapes: model.adapterShapes)
         bank.loraKernel = config.loraKernel
         bank.groupMergePolicy = config.groupMerge
+        bank.mergedWeightBudget = config.mergedWeightBytes
         adapters = try AdapterCache(maxResidentCount: config.maxResidentAdapters, maxResidentBytes: config.maxResidentAdapterBytes, store: bank)
         scheduler = try Scheduler(
             config: SchedulerConfig(

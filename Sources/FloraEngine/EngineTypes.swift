@@ -14,6 +14,9 @@ public enum EngineDefaults {
     public static let maxResidentAdapterBytes = 2 << 30
     public static let loraKernel = LoRAKernel.segmented
     public static let maxQueuedRequests = 4096
+    /// fLoRA merged weights kept across steps (AdapterBank.mergedWeightBudget): room for about
+    /// ten SmolLM2-135M adapters on q, k, v and o (106 MB each).
+    public static let mergedWeightBytes = 1 << 30
 }
 
 public struct EngineConfig: Sendable, Equatable {
@@ -33,6 +36,8 @@ public struct EngineConfig: Sendable, Equatable {
     public var loraKernel: LoRAKernel
     /// How groups of tokens sharing one fLoRA adapter are computed (AdapterBank+GroupMerge.swift).
     public var groupMerge: GroupMergePolicy
+    /// Most bytes of fLoRA merged weights kept across steps (MergedWeightCache.swift); 0 keeps none.
+    public var mergedWeightBytes: Int
     /// Most requests waiting or running; more are refused with `EngineError.queueFull`.
     public var maxQueuedRequests: Int
 
@@ -42,7 +47,7 @@ public struct EngineConfig: Sendable, Equatable {
         enablePrefixCaching: Bool = true, maxResidentAdapters: Int = EngineDefaults.maxResidentAdapters,
         maxResidentAdapterBytes: Int = EngineDefaults.maxResidentAdapterBytes, maxLorasPerStep: Int? = nil,
         loraKernel: LoRAKernel = EngineDefaults.loraKernel, maxQueuedRequests: Int = EngineDefaults.maxQueuedRequests,
-        groupMerge: GroupMergePolicy = .processDefault
+        groupMerge: GroupMergePolicy = .processDefault, mergedWeightBytes: Int = EngineDefaults.mergedWeightBytes
     ) {
         self.maxNumSeqs = maxNumSeqs
         self.maxNumBatchedTokens = maxNumBatchedTokens
@@ -55,6 +60,7 @@ public struct EngineConfig: Sendable, Equatable {
         self.loraKernel = loraKernel
         self.maxQueuedRequests = maxQueuedRequests
         self.groupMerge = groupMerge
+        self.mergedWeightBytes = mergedWeightBytes
     }
 
     /// Throws an error naming the setting and the accepted range.
@@ -66,6 +72,7 @@ public struct EngineConfig: Sendable, Equatable {
         try require(kvCacheTokens >= blockSize, "the KV cache must hold at least one block of \(blockSize) tokens, got \(kvCacheTokens) tokens")
         try require(maxQueuedRequests >= 1, "max_queued_requests must be ≥ 1, got \(maxQueuedRequests)")
         try require(maxResidentAdapters >= 1, "max_loras (resident adapters) must be ≥ 1, got \(maxResidentAdapters)")
+        try require(mergedWeightBytes >= 0, "the merged-weight budget must be ≥ 0 bytes, got \(mergedWeightBytes)")
     }
 }
 

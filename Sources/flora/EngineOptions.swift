@@ -19,6 +19,9 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: "LoRA kernel: segmented (grouped by adapter) or bmm (gathered per token).")
     var loraKernel: LoRAKernel = EngineDefaults.loraKernel
 
+    @Option(name: .long, help: "MiB of fLoRA merged weights W ∘ (B A)/r kept across steps, for high-rank adapters with exact products (0: none).")
+    var mergedWeightCacheMb: Int = EngineDefaults.mergedWeightBytes >> 20
+
     @Flag(name: .long, help: "Turn off the prefix cache (KV blocks shared between requests with the same prefix and adapter).")
     var noPrefixCaching = false
 
@@ -30,6 +33,7 @@ struct EngineOptions: ParsableArguments {
                               ("--kv-cache-tokens", kvCacheTokens), ("--max-resident-adapters", maxResidentAdapters)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
+        if mergedWeightCacheMb < 0 { throw ValidationError("--merged-weight-cache-mb must be at least 0, got \(mergedWeightCacheMb)") }
         if kvCacheTokens < 16 { throw ValidationError("--kv-cache-tokens must hold at least one block of 16 tokens, got \(kvCacheTokens)") }
         _ = try namedAdapters()
     }
@@ -37,7 +41,8 @@ struct EngineOptions: ParsableArguments {
     var engineConfig: EngineConfig {
         EngineConfig(
             maxNumSeqs: maxNumSeqs, maxNumBatchedTokens: maxNumBatchedTokens, kvCacheTokens: kvCacheTokens,
-            enablePrefixCaching: !noPrefixCaching, maxResidentAdapters: maxResidentAdapters, loraKernel: loraKernel)
+            enablePrefixCaching: !noPrefixCaching, maxResidentAdapters: maxResidentAdapters, loraKernel: loraKernel,
+            mergedWeightBytes: mergedWeightCacheMb << 20)
     }
 
     /// `--adapter NAME=PATH` pairs, in order.

@@ -137,3 +137,96 @@ func costModelDecision() {
     #expect(costs.prefersMerge(tokens: 3, rank: 8))    // 24 against 21
     #expect(costs.prefersMerge(tokens: 512, rank: 2))  // 1024 against 524
 }
+
+@Test("The cost model keeps a formed W' when one pass over it costs less than the expanded rows it replaces")
+func keptCostDecision() {
+    let costs = GroupMergeCosts(expandedRow: 1, mergedRow: 1, mergeFixed: 10, mergePerRank: 1, mergedPass: 10)
+    #expect(!costs.prefersKept(tokens: 1, rank: 8))    // 8 rows against 10 + 1
+    #expect(costs.prefersKept(tokens: 1, rank: 16))    // 16 against 11
+    #expect(!costs.prefersKept(tokens: 1, rank: 1))
+    #expect(costs.prefersKept(tokens: 4, rank: 4))     // 16 against 14
+}
+
+/// A bank of eight rank-64 and one rank-8 fLoRA adapters on q of SmolLM2's shapes, deciding with
+/// fixed costs under which a kept W' pays from rank 16 up.
+private func keptBank(budgetEntries: Int, _ g: inout SeededGenerator) throws -> (AdapterBank, [AdapterSlot], AdapterSlot, TestLayer) {
+    let shapes = try smolLM2Shapes()
+    let bank = try AdapterBank(capacity: 10, shapes: shapes)
+    bank.groupMergePolicy = .measured
+    bank.setGroupMergeCosts(GroupMergeCosts(expandedRow: 1, mergedRow: 1, mergeFixed: 10, mergePerRank: 1, mergedPass: 10), for: .qProj)
+    let high = try (0..<8).map {
+        try bank.install(AdapterWeights.initialized(name: "a\($0)", kind: .flora, rank: 64, targets: [.qProj], shapes: shapes, seed: UInt64($0), random: true))
+    }
+    let low = try bank.install(AdapterWeights.initialized(name: "low", kind: .flora, rank: 8, targets: [.qProj], shapes: shapes, seed: 77, random: true))
+    let layer = TestLayer(inputs: 576, outputs: 576, withBias: true, &g)
+    bank.mergedWeightBudget = budgetEntries * MatMul.mergedPanelFloats(layer.packed) * MemoryLayout<Float>.stride
+    return (bank, high, low, layer)
+}
+
+/// One decode step (a forward pass: `prepare`, then the layer) of `slots`.
+private func step(_ bank: AdapterBank, _ layer: TestLayer, x: [Float], slots: [AdapterSlot]) throws -> [Float] {
+    try slots.withUnsafeBufferPointer { try bank.prepare(slots: $0.baseAddress!, tokens: slots.count) }
+    return layer.run(bank, layer: 0, module: .qProj, x: x, slots: slots)
+}
+
+@Test("Decode keeps each high-rank adapter's W' after its first step and reads it from then on, equal to the expansion within 1e-5")
+func keptWeightsServeLaterDecodeSteps() throws {
+    var g = SeededGenerator(seed: 5)
+    let (bank, high, low, layer) = try keptBank(budgetEntries: 16, &g)
+    let slots = high + [low, AdapterBank.noAdapter]
+    let x = randomValues(slots.count * 576, &g)
+    let expected = layer.reference(bank, layer: 0, module: .qProj, x: x, slots: slots)
+
+    let first = try step(bank, layer, x: x, slots: slots)
+    #expect(bank.mergedGroupProducts == 8 && bank.keptMergedGroupProducts == 0, "the first step forms the eight rank-64 weights")
+    #expect(bank.mergedWeightBytes == 8 * MatMul.mergedPanelFloats(layer.packed) * 4)
+    for _ in 0..<2 {
+        let later = try step(bank, layer, x: x, slots: slots)
+        #expect(maxRelativeError(later, expected, rows: slots.count) < 1e-5)
+        #expect(later == first, "a kept W' is the W' the first step formed")
+    }
+    #expect(bank.mergedGroupProducts == 24 && bank.keptMergedGroupProducts == 16, "later steps read the kept weights; rank 8 stays expanded")
+    #expect(maxRelativeError(first, expected, rows: slots.count) < 1e-5)
+}
+
+@Test("A full budget keeps the adapters that came first and expands the rest, instead of evicting one another every step")
+func fullBudgetDoesNotThrash() throws {
+    var g = SeededGenerator(seed: 6)
+    let (bank, high, _, layer) = try keptBank(budgetEntries: 3, &g)
+    let x = randomValues(high.count * 576, &g)
+    let expected = layer.reference(bank, layer: 0, module: .qProj, x: x, slots: high)
+    for _ in 0..<4 {
+        let y = try step(bank, layer, x: x, slots: high)
+        #expect(maxRelativeError(y, expected, rows: high.count) < 1e-5)
+    }
+    #expect(bank.mergedGroupProducts == 12 && bank.keptMergedGroupProducts == 9, "three kept weights, formed once, read three times")
+
+    // Adapters that stop decoding for two passes make room for others.
+    let others = Array(high[3...])
+    let xOthers = Array(x[(3 * 576)...])
+    for _ in 0..<3 { _ = try step(bank, layer, x: xOthers, slots: others) }
+    #expect(bank.keptMergedGroupProducts > 9, "once the first three have left, three of the others are kept")
+    #expect(bank.mergedWeightBytes <= bank.mergedWeightBudget)
+}
+
+@Test("An adapter installed in a slot whose adapter had a kept W' is served with its own weights; a zero budget frees all")
+func reusedSlotDropsKeptWeights() throws {
+    var g = SeededGenerator(seed: 7)
+    let (bank, high, _, layer) = try keptBank(budgetEntries: 16, &g)
+    let slots = [high[0]]
+    let x = randomValues(576, &g)
+    _ = try step(bank, layer, x: x, slots: slots)
+    #expect(bank.mergedWeightBytes > 0)
+    let removed = try #require(bank.remove(high[0]))
+    #expect(bank.mergedWeightBytes == 0, "the removed adapter's W' is gone with it")
+    let replacement = try AdapterWeights.initialized(
+        name: "new", kind: .flora, rank: 64, targets: [.qProj], shapes: removed.shapes, seed: 1234, random: true)
+    try bank.install(replacement, at: high[0])
+    let y = try step(bank, layer, x: x, slots: slots)
+    let expected = layer.reference(bank, layer: 0, module: .qProj, x: x, slots: slots)
+    #expect(maxRelativeError(y, expected, rows: 1) < 1e-5)
+    _ = try step(bank, layer, x: x, slots: high[1...3].map { $0 })
+    #expect(bank.mergedWeightBytes > 0)
+    bank.mergedWeightBudget = 0
+    #expect(bank.mergedWeightBytes == 0)
+}
