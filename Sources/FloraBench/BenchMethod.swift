@@ -1,6 +1,7 @@
 // The ways of serving a request that `flora bench` compares (DESIGN.md sections 1 and 7).
 
 import FloraAdapters
+import FloraEngine
 import Foundation
 
 public enum BenchMethod: String, CaseIterable, Sendable, Codable {
@@ -11,6 +12,9 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
     /// fLoRA with every group on the row expansion (`GroupMergePolicy.never`): `flora` before the
     /// per-group merge, measured beside it in the same run.
     case floraExpanded = "flora-expanded"
+    /// fLoRA with the per-group merge but no merged weight kept across steps (a zero
+    /// `mergedWeightBytes`): `flora` before MergedWeightCache.swift, measured beside it.
+    case floraUnkept = "flora-unkept"
     /// LoRA through the gather-bmm kernel (the fLoRA paper's baseline).
     case loraBMM = "lora-bmm"
     /// LoRA through the segmented kernel (Punica's SGMV).
@@ -22,15 +26,15 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
     /// RoAd (road_1, group size 64 where the outputs allow): an element-wise rotation after the shared product.
     case road
 
-    /// The methods a benchmark runs unless told otherwise: all but `floraExpanded`, which only
-    /// matters when measuring the per-group merge.
-    public static var standard: [BenchMethod] { allCases.filter { $0 != .floraExpanded } }
+    /// The methods a benchmark runs unless told otherwise: all but `floraExpanded` and
+    /// `floraUnkept`, which only matter when measuring the per-group merge.
+    public static var standard: [BenchMethod] { allCases.filter { $0 != .floraExpanded && $0 != .floraUnkept } }
 
     /// The kind of adapter its requests carry; nil for the base model.
     public var adapterKind: AdapterKind? {
         switch self {
         case .base: nil
-        case .flora, .floraExpanded: .flora
+        case .flora, .floraExpanded, .floraUnkept: .flora
         case .loraBMM, .loraSegmented: .lora
         case .ia3: .ia3
         case .dora: .dora
@@ -44,8 +48,11 @@ public enum BenchMethod: String, CaseIterable, Sendable, Codable {
     /// The engine's fLoRA group-merge policy for this method.
     public var groupMerge: GroupMergePolicy { self == .floraExpanded ? .never : .processDefault }
 
+    /// Bytes of merged fLoRA weights the engine keeps across steps for this method.
+    public var mergedWeightBytes: Int { self == .floraUnkept ? 0 : EngineDefaults.mergedWeightBytes }
+
     /// Whether the rank under test changes what this method computes.
-    public var hasRank: Bool { self == .flora || self == .floraExpanded || self == .loraBMM || self == .loraSegmented || self == .dora }
+    public var hasRank: Bool { adapterKind == .flora || self == .loraBMM || self == .loraSegmented || self == .dora }
 
     /// Parses a comma-separated list of method names.
     public static func list(_ text: String) throws -> [BenchMethod] {

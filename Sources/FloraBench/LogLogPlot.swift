@@ -33,6 +33,7 @@ public struct LogLogPlot: Sendable {
             case .base: Style(color: "#222222", marker: .square, dashed: true)
             case .flora: Style(color: "#d62728", marker: .circle)
             case .floraExpanded: Style(color: "#ff7f0e", marker: .circle, dashed: true)
+            case .floraUnkept: Style(color: "#e377c2", marker: .circle, dashed: true)
             case .loraBMM: Style(color: "#1f77b4", marker: .triangle)
             case .loraSegmented: Style(color: "#2ca02c", marker: .diamond)
             case .ia3: Style(color: "#9467bd", marker: .cross, dashed: true)

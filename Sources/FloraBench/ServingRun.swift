@@ -33,7 +33,8 @@ public struct ServingEngineSettings: Sendable, Equatable {
             maxNumSeqs: maxNumSeqs, maxNumBatchedTokens: maxNumBatchedTokens, kvCacheTokens: kvCacheTokens,
             enablePrefixCaching: enablePrefixCaching, maxResidentAdapters: maxResidentAdapters ?? max(1, adapterCount),
             maxResidentAdapterBytes: 1 << 40, loraKernel: method.loraKernel,
-            maxQueuedRequests: requestCount + adapterCount + 16, groupMerge: method.groupMerge)
+            maxQueuedRequests: requestCount + adapterCount + 16, groupMerge: method.groupMerge,
+            mergedWeightBytes: method.mergedWeightBytes)
     }
 }
 

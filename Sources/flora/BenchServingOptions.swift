@@ -21,7 +21,7 @@ struct BenchServingOptions: ParsableArguments {
     @Option(help: "Seed of the request set and of the adapters.")
     var seed: UInt64 = 0
 
-    @Option(help: "Comma-separated methods: base, flora, lora-bmm, lora-segmented, ia3, dora, road, and flora-expanded (fLoRA without the per-group merge, FLORA_GROUP_MERGE=never).")
+    @Option(help: "Comma-separated methods: base, flora, lora-bmm, lora-segmented, ia3, dora, road, flora-expanded (fLoRA without the per-group merge, FLORA_GROUP_MERGE=never) and flora-unkept (the merge, but no merged weight kept across steps).")
     var methods: String = BenchMethod.standard.map(\.rawValue).joined(separator: ",")
 
     @Option(help: "Repeats of every (method, rank) run, interleaved; figures are medians.")
