@@ -1,6 +1,7 @@
 // Adapters on the token embedding and the LM head (Tests/Fixtures/vocabulary-adapters, made by
 // scripts/fixtures/make_vocabulary_adapter_fixtures.py with PEFT on the tiny Llama 3 (tied head)
-// and Qwen2 (separate head) of Tests/Fixtures/llama-family): each alone against PEFT's logits, all
+// and Qwen2 (separate head) of Tests/Fixtures/llama-family and the tiny GPTBigCode of
+// Tests/Fixtures/gptbigcode, whose embedding is `wte`): each alone against PEFT's logits, all
 // of them mixed in one batch with block adapters and the base model, and malformed folders refused.
 
 import FloraAdapters
@@ -13,7 +14,7 @@ import Testing
 
 @Suite struct VocabularyAdapterTests {
     static let directory = TestFiles.repositoryRoot + "/Tests/Fixtures/vocabulary-adapters"
-    static let models = [LlamaFamilyFixtures.llama3, LlamaFamilyFixtures.qwen2]
+    static let models = [LlamaFamilyFixtures.llama3, LlamaFamilyFixtures.qwen2, "tiny-starcoder"]
     static let kinds = ["lora-embed", "lora-head", "save-head", "save-embed"]
     static let adapters = models.flatMap { model in kinds.map { "\(model).\($0)" } }
 
@@ -21,6 +22,8 @@ import Testing
         struct Prompt: Decodable { let ids: [Int32] }
         struct Adapter: Decodable {
             let model: String
+            /// The base model's folder, relative to the fixture folder.
+            let base_folder: String
             let adapter_folder: String
             let logits_file: String
             let rel_change_from_base: Double
@@ -39,8 +42,10 @@ import Testing
         return data.withUnsafeBytes { raw in (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
     }
 
+    /// The base model of the fixture's adapters for `name`, from the folder the document names.
     static func model(_ name: String) throws -> any CausalLanguageModel {
-        try ModelLoader.load(path: LlamaFamilyFixtures.directory + "/" + name).requireModel()
+        let folder = try #require(try document().adapters.values.first { $0.model == name }?.base_folder, "no adapter of \(name)")
+        return try ModelLoader.load(path: directory + "/" + folder).requireModel()
     }
 
     @Test("each embedding or head adapter alone gives PEFT's logits", arguments: adapters)
@@ -72,9 +77,10 @@ import Testing
             let reference = try #require(document.adapters["\(name).\(kind)"])
             slots.append(try bank.install(AdapterLoader.load(folder: Self.directory + "/" + reference.adapter_folder, name: kind, shapes: shapes)))
         }
+        let targets: [TargetModule] = shapes.inputs(.cAttn) > 0 ? [.cAttn, .mlpCProj] : [.qProj, .vProj, .downProj]
         for (index, kind) in AdapterKind.allCases.enumerated() {
             slots.append(try bank.install(AdapterWeights.initialized(
-                name: kind.rawValue, kind: kind, rank: kind == .ia3 ? 1 : 3, targets: [.qProj, .vProj, .downProj], shapes: shapes,
+                name: kind.rawValue, kind: kind, rank: kind == .ia3 ? 1 : 3, targets: targets, shapes: shapes,
                 seed: UInt64(index + 5), random: true, baseWeights: model)))
         }
         // Every slot twice (two rows of one head group), prompts of different lengths.
