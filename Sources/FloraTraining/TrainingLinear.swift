@@ -74,7 +74,7 @@ final class TrainingLinear {
     }
 
     /// `y[t] = adapted(W) x[t] + b` for every token (the formulas of `AdapterBank.linear`), keeping
-    /// in `capture` the per-row products `z = W (s ∘ x)` and LoRA's `A x`. `x` `[T, k]`, `y` `[T, n]`.
+    /// in `capture` the per-row products `z = W (s ∘ x)` and LoRA's and DoRA's `A x`. `x` `[T, k]`, `y` `[T, n]`.
     func forward(
         layer: Int, module: TargetModule, weight w: PackedMatrix, bias: Tensor?, x: UnsafePointer<Float>,
         groups: [(adapter: Int, tokens: Range<Int>)], tokens: Int, into y: UnsafeMutablePointer<Float>, capture: LinearCapture
@@ -135,17 +135,8 @@ final class TrainingLinear {
                     target.update(from: rowBase, count: n)
                     if let bias { Elementwise.add(bias.pointer, into: target, count: n) }
                     Elementwise.multiply(target, by: g.first(p!), count: n)
-                case .lora:
-                    let m = g.module!, a = g.first(p!), bT = g.second(p!)
-                    target.update(from: rowBase, count: n)
-                    if let bias { Elementwise.add(bias.pointer, into: target, count: n) }
-                    let ut = u + g.firstLoRA + local * m.rank
-                    for j in 0..<m.rank {
-                        ut[j] = Elementwise.dot(a + j * k, x + t * k, count: k)
-                        Elementwise.addScaled(bT + j * n, alpha: m.scale * ut[j], into: target, count: n)
-                    }
-                case .dora:
-                    // (m/n) ∘ (W x + s·B A x) + b: the bias is not scaled.
+                case .lora, .dora:
+                    // LoRA: W x + s·B A x + b; DoRA: (m/n) ∘ (W x + s·B A x) + b, the bias not scaled.
                     let m = g.module!, a = g.first(p!), bT = g.second(p!)
                     target.update(from: rowBase, count: n)
                     let ut = u + g.firstLoRA + local * m.rank
@@ -153,7 +144,7 @@ final class TrainingLinear {
                         ut[j] = Elementwise.dot(a + j * k, x + t * k, count: k)
                         Elementwise.addScaled(bT + j * n, alpha: m.scale * ut[j], into: target, count: n)
                     }
-                    Elementwise.multiply(target, by: factors!, count: n)
+                    if let factors { Elementwise.multiply(target, by: factors, count: n) }
                     if let bias { Elementwise.add(bias.pointer, into: target, count: n) }
                 case .road:
                     target.update(from: rowBase, count: n)
