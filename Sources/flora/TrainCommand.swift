@@ -126,7 +126,8 @@ struct Train: ParsableCommand {
             trainer = try Trainer(model: model, datasets: datasets, options: options, outputDirectory: out, baseModel: loaded.name)
         }
         trainer.engine.activationBudgetBytes = activationMemory << 20
-        printError("flora: training \(datasets.count) \(options.kind.rawValue) adapter(s), rank \(options.rank), on "
+        let shape = options.kind == .road ? (options.roadVariant ?? .road1).rawValue : "rank \(options.rank)"
+        printError("flora: training \(datasets.count) \(options.kind.rawValue) adapter(s), \(shape), on "
                    + options.targets.map(\.rawValue).joined(separator: ",") + ", peak learning rate \(options.peakLearningRate)")
         let bar = ProgressBar(title: "step", width: 24)
         defer { bar.finish() }
