@@ -21,9 +21,9 @@ public struct TrainableModule: Sendable, Equatable {
     public let outputs: Int
     /// IA3: whether the input (not the output) is scaled.
     public let feedForward: Bool
-    /// LoRA's `lora_alpha` (nil otherwise).
+    /// LoRA's and DoRA's `lora_alpha` (nil otherwise).
     public let alpha: Float?
-    /// fLoRA `1/r`; LoRA `alpha/r` (rsLoRA `alpha/√r`); IA3 1.
+    /// fLoRA `1/r`; LoRA and DoRA `alpha/r` (rsLoRA `alpha/√r`); IA3 and RoAd 1.
     public let scale: Float
     /// fLoRA, LoRA and DoRA: A `[rank, inputs]`; IA3: `l` (`[inputs]` feed-forward, else `[outputs]`);
     /// RoAd: θ (`[RoadRotation.valueCount]`).
