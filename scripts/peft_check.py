@@ -2,8 +2,9 @@
 """Check an adapter trained by Flora against Hugging Face transformers + PEFT.
 
 Loads the base GGUF with transformers (which dequantizes it and undoes llama.cpp's q/k
-permutation), applies the adapter folder (LoRA and IA3 through PEFT; fLoRA, which PEFT does not
-know, by merging W <- W * (B A) / r into the base weights), runs the token ids that Flora ran, and
+permutation), applies the adapter folder (LoRA, IA3, DoRA (a LoRA config with "use_dora": true)
+and RoAd through PEFT; fLoRA, which PEFT does not know, by merging W <- W * (B A) / r into the
+base weights), runs the token ids that Flora ran, and
 prints the largest |logit difference| against Flora's logits. Flora's logits come from
 `flora eval --dump-logits FILE` (run here unless --logits names an existing dump).
 
@@ -96,7 +97,7 @@ def apply_flora(model, adapter_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="the base model's .gguf file")
-    parser.add_argument("--adapter", required=True, help="a PEFT folder written by flora train (LoRA, IA3 or fLoRA)")
+    parser.add_argument("--adapter", required=True, help="a PEFT folder written by flora train (LoRA, IA3, DoRA, RoAd or fLoRA)")
     parser.add_argument("--logits", help="Flora's logits dump (flora eval --dump-logits); made here when absent")
     parser.add_argument("--flora", default=".build/release/flora", help="the flora binary that makes the dump")
     parser.add_argument("--data", help="text whose first tokens are run (default: a small Perl snippet)")
@@ -139,6 +140,8 @@ def main():
         return 1
     difference = float(np.abs(theirs - ours).max())
     scale = float(np.abs(theirs).max())
+    if peft_type == "LORA" and json.load(open(os.path.join(args.adapter, "adapter_config.json"))).get("use_dora"):
+        peft_type = "LORA (DoRA)"
     print(f"{peft_type} adapter {args.adapter}: {len(ids)} tokens, max |logit difference| {difference:.3e} "
           f"(max |logit| {scale:.2f}, relative {difference / scale:.2e})")
     return 0 if difference <= args.tolerance * scale else 1

@@ -24,14 +24,23 @@ public struct DoRAFactors: Sendable {
     /// - Parameters: `baseWeight` is the layer's `W`, `[lora.outputs, lora.inputs]` row-major;
     ///   `magnitude` is `[lora.outputs]`.
     public init(lora: LoRAFactors, magnitude: [Float], baseWeight: Tensor) throws {
+        let (n, k) = (lora.outputs, lora.inputs)
+        guard baseWeight.shape == [n, k] else {
+            throw AdapterError.invalidArgument(what: "DoRA base weight", expected: "shape [\(n), \(k)]", found: "shape \(baseWeight.shape)")
+        }
+        try self.init(lora: lora, magnitude: magnitude, norms: Self.rowNorms(lora, baseWeight: baseWeight))
+    }
+
+    /// With the norms `n` already known (`[lora.outputs]`, as `rowNorms` computes them): a trainer
+    /// keeps them fixed between optimiser steps, as PEFT's detached norm is within one.
+    public init(lora: LoRAFactors, magnitude: [Float], norms: [Double]) throws {
         let (n, k, r) = (lora.outputs, lora.inputs, lora.rank)
         guard magnitude.count == n else {
             throw AdapterError.invalidArgument(what: "DoRA magnitude", expected: "\(n) values (outputs of the layer)", found: "\(magnitude.count)")
         }
-        guard baseWeight.shape == [n, k] else {
-            throw AdapterError.invalidArgument(what: "DoRA base weight", expected: "shape [\(n), \(k)]", found: "shape \(baseWeight.shape)")
+        guard norms.count == n else {
+            throw AdapterError.invalidArgument(what: "DoRA norms", expected: "\(n) values (outputs of the layer)", found: "\(norms.count)")
         }
-        let norms = Self.rowNorms(lora, baseWeight: baseWeight)
         var scale = [Float](repeating: 0, count: n)
         for o in 0..<n {
             guard norms[o] > 0, norms[o].isFinite else {
@@ -54,9 +63,18 @@ public struct DoRAFactors: Sendable {
     /// `‖W[o, :] + s · (B A)[o, :]‖₂` for every output o, `[outputs]`, accumulated in double.
     /// `baseWeight` must be `[lora.outputs, lora.inputs]`.
     public static func rowNorms(_ lora: LoRAFactors, baseWeight: Tensor) -> [Double] {
-        let (n, k, r) = (lora.outputs, lora.inputs, lora.rank)
-        let w = baseWeight.pointer, a = lora.a.pointer, bT = lora.bTransposed.pointer
-        let s = Double(lora.scale)
+        rowNorms(
+            a: lora.a.pointer, bTransposed: lora.bTransposed.pointer, scale: lora.scale, rank: lora.rank, inputs: lora.inputs,
+            outputs: lora.outputs, baseWeight: baseWeight.pointer)
+    }
+
+    /// The same from raw factors: `a` `[rank, inputs]`, `bTransposed` `[rank, outputs]` (row j is
+    /// `B[:, j]`), `baseWeight` `[outputs, inputs]`, all row-major.
+    public static func rowNorms(
+        a: UnsafePointer<Float>, bTransposed bT: UnsafePointer<Float>, scale: Float, rank r: Int, inputs k: Int, outputs n: Int,
+        baseWeight w: UnsafePointer<Float>
+    ) -> [Double] {
+        let s = Double(scale)
         var row = [Double](repeating: 0, count: k)  // W[o, :] + s · (B A)[o, :]
         return (0..<n).map { o in
             for p in 0..<k { row[p] = Double(w[o * k + p]) }

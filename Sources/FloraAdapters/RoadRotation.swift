@@ -46,23 +46,11 @@ public struct RoadRotation: Sendable {
         for (name, values) in [("road_theta", theta), ("road_alpha", alpha)] where values.count != count {
             throw AdapterError.invalidArgument(what: "RoAd \(name)", expected: "\(count) values (\(variant.rawValue), \(n) outputs)", found: "\(values.count)")
         }
-        let h = groupSize / 2
         var f = [Float](repeating: 0, count: n), s = f
         for o in 0..<n {
-            let group = o / groupSize, within = o % groupSize
-            switch variant {
-            case .road1:
-                let i = group * h + within % h
-                f[o] = alpha[i] * cos(theta[i])
-                s[o] = alpha[i] * sin(theta[i])
-            case .road2:
-                f[o] = alpha[o] * cos(theta[o])
-                s[o] = alpha[o] * sin(theta[o])
-            case .road4:
-                let i = group * 2 * groupSize + within
-                f[o] = alpha[i] * cos(theta[i])
-                s[o] = alpha[i + groupSize] * sin(theta[i + groupSize])
-            }
+            let (i, j) = Self.parameterIndices(variant, groupSize: groupSize, output: o)
+            f[o] = alpha[i] * cos(theta[i])
+            s[o] = alpha[j] * sin(theta[j])
         }
         self.variant = variant
         self.groupSize = groupSize
@@ -82,9 +70,26 @@ public struct RoadRotation: Sendable {
 
     var byteCount: Int { (theta.count + alpha.count + 2 * outputs) * MemoryLayout<Float>.stride }
 
+    /// Where output `o`'s numbers lie in θ and α: `f[o] = α[first] cos θ[first]`,
+    /// `s[o] = α[second] sin θ[second]` (the same index but in road_4).
+    @inline(__always)
+    public static func parameterIndices(_ variant: PEFTConfig.RoadVariant, groupSize: Int, output o: Int) -> (first: Int, second: Int) {
+        let group = o / groupSize, within = o % groupSize
+        switch variant {
+        case .road1:
+            let i = group * (groupSize / 2) + within % (groupSize / 2)
+            return (i, i)
+        case .road2:
+            return (o, o)
+        case .road4:
+            let i = group * 2 * groupSize + within
+            return (i, i + groupSize)
+        }
+    }
+
     /// Rotates one output row `y` (`[outputs]`) in place, as this file's header says.
     @inline(__always)
-    static func apply(first f: UnsafePointer<Float>, second s: UnsafePointer<Float>, groupSize: Int, outputs n: Int, to y: UnsafeMutablePointer<Float>) {
+    public static func apply(first f: UnsafePointer<Float>, second s: UnsafePointer<Float>, groupSize: Int, outputs n: Int, to y: UnsafeMutablePointer<Float>) {
         let h = groupSize / 2
         var g = 0
         while g < n {
@@ -92,6 +97,27 @@ public struct RoadRotation: Sendable {
                 let low = y[i], high = y[i + h]
                 y[i] = f[i] * low - s[i] * high
                 y[i + h] = f[i + h] * high + s[i + h] * low
+            }
+            g += groupSize
+        }
+    }
+
+    /// The transposed rotation of `apply`, in place on `[outputs]` (the backward of `apply`: the
+    /// gradient of its input from the gradient of its output):
+    ///
+    ///     x[g + i]     = f[g + i] · y[g + i] + s[g + h + i] · y[g + h + i]
+    ///     x[g + h + i] = f[g + h + i] · y[g + h + i] − s[g + i] · y[g + i]
+    @inline(__always)
+    public static func applyTransposed(
+        first f: UnsafePointer<Float>, second s: UnsafePointer<Float>, groupSize: Int, outputs n: Int, to y: UnsafeMutablePointer<Float>
+    ) {
+        let h = groupSize / 2
+        var g = 0
+        while g < n {
+            for i in g ..< g + h {
+                let low = y[i], high = y[i + h]
+                y[i] = f[i] * low + s[i + h] * high
+                y[i + h] = f[i + h] * high - s[i] * low
             }
             g += groupSize
         }

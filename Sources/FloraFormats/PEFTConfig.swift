@@ -18,7 +18,7 @@ public struct PEFTConfig: Decodable, Sendable, Equatable {
 
     /// PEFT's RoAd variants: how many angles and scales each output pair has (1, 2 or 4 numbers
     /// per pair, as `peft/tuners/road/layer.py` shares them).
-    public enum RoadVariant: String, Sendable, CaseIterable {
+    public enum RoadVariant: String, Sendable, CaseIterable, Codable {
         case road1 = "road_1"
         case road2 = "road_2"
         case road4 = "road_4"

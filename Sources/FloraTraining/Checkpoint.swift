@@ -158,18 +158,20 @@ public enum Checkpoint {
         }
     }
 
-    /// The adapters and moments of the checkpoint in `folder`, for a model of `shapes`.
+    /// The adapters and moments of the checkpoint in `folder`, for a model of `shapes` whose
+    /// weights are `baseWeights` (required for DoRA adapters, whose norms need them).
     public static func readAdapters(
-        _ folder: String, state: TrainerState, shapes: AdapterTargetShapes
+        _ folder: String, state: TrainerState, shapes: AdapterTargetShapes, baseWeights: (any AdapterBaseWeights)? = nil
     ) throws -> (adapters: [TrainableAdapter], moments: [AdamWState]) {
         let optimizerPath = (folder as NSString).appendingPathComponent(TrainerState.optimizerFileName)
         let optimizer = try SafetensorsFile(path: optimizerPath)
         var adapters: [TrainableAdapter] = []
         var moments: [AdamWState] = []
         for dataset in state.datasets {
-            let weights = try AdapterLoader.load(folder: (folder as NSString).appendingPathComponent(dataset.name), name: dataset.name, shapes: shapes)
+            let weights = try AdapterLoader.load(
+                folder: (folder as NSString).appendingPathComponent(dataset.name), name: dataset.name, shapes: shapes, baseWeights: baseWeights)
             try weights.refuseVocabularyModules(for: "training")
-            let adapter = try TrainableAdapter(weights)
+            let adapter = try TrainableAdapter(weights, baseWeights: baseWeights)
             let first = try optimizer.tensor("\(dataset.name).exp_avg"), second = try optimizer.tensor("\(dataset.name).exp_avg_sq")
             guard first.count == adapter.parameterCount, second.count == adapter.parameterCount else {
                 throw TrainingError.checkpoint(

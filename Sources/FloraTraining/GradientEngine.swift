@@ -194,7 +194,7 @@ public final class GradientEngine {
         for (index, _) in batch.groups where index >= 0 {
             for m in adapters[index].modules {
                 rows[m.key.module] = max(rows[m.key.module] ?? 1, m.kind == .flora ? m.rank : 1)
-                if m.kind == .lora { loraRank = max(loraRank, m.rank) }
+                if m.kind.hasLoRAFactors { loraRank = max(loraRank, m.rank) }
             }
         }
         return LayerActivations.bytesPerToken(

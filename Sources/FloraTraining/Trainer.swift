@@ -55,8 +55,8 @@ public final class Trainer {
     var streams: [DataStream]
     let baseModel: String?
 
-    /// A new run: fresh adapters (fLoRA at the identity, LoRA with B = 0, IA3 at ones), adapter
-    /// i seeded with `seed + i`.
+    /// A new run: fresh adapters (fLoRA at the identity, LoRA and DoRA with B = 0, IA3 at ones,
+    /// RoAd at θ = 0, α = 1), adapter i seeded with `seed + i`.
     public convenience init(
         model: any CausalLanguageModel, datasets: [TrainingDataset], options: TrainingOptions, outputDirectory: String, baseModel: String? = nil
     ) throws {
@@ -64,8 +64,9 @@ public final class Trainer {
         let adapters = try datasets.enumerated().map { index, dataset in
             let weights = try AdapterWeights.initialized(
                 name: dataset.name, kind: options.kind, rank: options.rank, targets: options.targets, shapes: model.adapterShapes,
-                seed: options.seed &+ UInt64(index), alpha: options.loraAlpha, symmetryNoise: options.symmetryNoise)
-            let adapter = try TrainableAdapter(weights)
+                seed: options.seed &+ UInt64(index), alpha: options.loraAlpha, symmetryNoise: options.symmetryNoise,
+                baseWeights: model, roadVariant: options.roadVariant ?? .road1)
+            let adapter = try TrainableAdapter(weights, baseWeights: model)
             adapter.baseModelNameOrPath = baseModel
             return adapter
         }
@@ -94,7 +95,7 @@ public final class Trainer {
         if let evalEvery { options.evalEvery = evalEvery }
         if let saveEvery { options.saveEvery = saveEvery }
         try options.validate()
-        let (adapters, moments) = try Checkpoint.readAdapters(checkpoint, state: state, shapes: model.adapterShapes)
+        let (adapters, moments) = try Checkpoint.readAdapters(checkpoint, state: state, shapes: model.adapterShapes, baseWeights: model)
         try self.init(
             model: model, datasets: datasets, options: options, outputDirectory: outputDirectory, adapters: adapters, moments: moments,
             step: state.step, positions: state.datasets.map { ($0.epoch, $0.position) }, baseModel: state.baseModel)
@@ -203,6 +204,7 @@ public final class Trainer {
             AdamW.update(
                 parameters: adapter.parameters, gradients: adapter.gradients, state: moment, learningRate: learningRate, step: step + 1,
                 options: options.adamW)
+            try adapter.refreshNorms()  // DoRA's norms follow the new A and B (a constant within the next step)
         }
         return StepReport(
             step: step + 1, totalSteps: options.steps, losses: (0..<count).map { sums.mean($0) ?? 0 }, gradientNorms: norms,

@@ -13,16 +13,16 @@ struct GroupModule {
     let module: TrainableModule?
     /// The group's first row in the expanded product (token t, rank row j: `firstRow + (t − start)·r + j`).
     let firstRow: Int
-    /// LoRA: the group's first entry in the `A x` buffer (`[tokens, r]`).
+    /// LoRA and DoRA: the group's first entry in the `A x` buffer (`[tokens, r]`).
     let firstLoRA: Int
 
     var rowsPerToken: Int { module?.kind == .flora ? module!.rank : 1 }
     var kind: AdapterKind? { module?.kind }
-    /// One row per token that reads x unscaled (no adapter, LoRA, IA3 on the output): the
-    /// forward's plain product serves it.
+    /// One row per token that reads x unscaled (no adapter, LoRA, DoRA, RoAd, IA3 on the
+    /// output): the forward's plain product serves it.
     var readsPlainInput: Bool {
         guard let module else { return true }
-        return module.kind == .lora || module.kind == .ia3 && !module.feedForward
+        return module.kind != .flora && !(module.kind == .ia3 && module.feedForward)
     }
     /// One row per token whose output gradient is dy unscaled (no adapter, LoRA, IA3 on the
     /// input): the backward's product can read dy itself.
@@ -30,15 +30,18 @@ struct GroupModule {
         guard let module else { return true }
         return module.kind == .lora || module.kind == .ia3 && module.feedForward
     }
+    /// LoRA and DoRA: the group keeps `A x` in the capture.
+    var hasLoRAFactors: Bool { module?.kind.hasLoRAFactors ?? false }
 
     func first(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { p + module!.first.lowerBound }
     func second(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { p + module!.second.lowerBound }
+    func magnitude(_ p: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { p + module!.magnitude.lowerBound }
 }
 
 /// What the forward of one (layer, module) leaves for its backward.
 final class LinearCapture {
     let z = ScratchBuffer<Float>()   // [E, n]: W · (input scale ∘ x) for every expanded row
-    let u = ScratchBuffer<Float>()   // LoRA: A x of every LoRA token, `[tokens, r]` per group
+    let u = ScratchBuffer<Float>()   // LoRA and DoRA: A x of every such token, `[tokens, r]` per group
     var layout: [GroupModule] = []
     var rows = 0
 }
@@ -50,6 +53,9 @@ final class TrainingLinear {
     private let gradientRows = ScratchBuffer<Float>()       // [E, n]: rows of dy, scaled per expanded row
     private let inputGradientRows = ScratchBuffer<Float>()  // [E, k]: those rows · W
     private let loraV = ScratchBuffer<Float>()              // [tokens of one LoRA group, r]: Bᵀ dy
+    let factorScratch = ScratchBuffer<Float>()              // [2, n]: one group's DoRA m/n and 1/n, or RoAd f and s
+    let outputRow = ScratchBuffer<Float>()                  // [n]: one token's DoRA W x + s·B A x, or RoAd's W x + b
+    let roadFactorGradients = ScratchBuffer<Float>()        // [2, n]: one RoAd group's gradients of f and s
 
     init(adapters: [TrainableAdapter]) { self.adapters = adapters }
 
@@ -61,14 +67,14 @@ final class TrainingLinear {
             let m = adapter?.module(layer: layer, module)
             let group = GroupModule(tokens: tokens, adapter: adapter, module: m, firstRow: rows, firstLoRA: lora)
             rows += tokens.count * group.rowsPerToken
-            if m?.kind == .lora { lora += tokens.count * m!.rank }
+            if group.hasLoRAFactors { lora += tokens.count * m!.rank }
             result.append(group)
         }
         return (result, rows)
     }
 
     /// `y[t] = adapted(W) x[t] + b` for every token (the formulas of `AdapterBank.linear`), keeping
-    /// in `capture` the per-row products `z = W (s ∘ x)` and LoRA's `A x`. `x` `[T, k]`, `y` `[T, n]`.
+    /// in `capture` the per-row products `z = W (s ∘ x)` and LoRA's and DoRA's `A x`. `x` `[T, k]`, `y` `[T, n]`.
     func forward(
         layer: Int, module: TargetModule, weight w: PackedMatrix, bias: Tensor?, x: UnsafePointer<Float>,
         groups: [(adapter: Int, tokens: Range<Int>)], tokens: Int, into y: UnsafeMutablePointer<Float>, capture: LinearCapture
@@ -111,9 +117,10 @@ final class TrainingLinear {
             MatMul.multiplyExpanded(x, expansion.expansion(count: rows), w, into: z)
         }
 
-        let u = capture.u.reserve(layout.reduce(0) { $0 + ($1.kind == .lora ? $1.tokens.count * $1.module!.rank : 0) })
+        let u = capture.u.reserve(layout.reduce(0) { $0 + ($1.hasLoRAFactors ? $1.tokens.count * $1.module!.rank : 0) })
         for g in layout {
             let p = g.adapter?.parameters.pointer
+            let factors = outputFactors(g, outputs: n)  // DoRA: m/n, 1/n; RoAd: f, s
             for t in g.tokens {
                 let target = y + t * n
                 let local = t - g.tokens.lowerBound
@@ -128,15 +135,21 @@ final class TrainingLinear {
                     target.update(from: rowBase, count: n)
                     if let bias { Elementwise.add(bias.pointer, into: target, count: n) }
                     Elementwise.multiply(target, by: g.first(p!), count: n)
-                case .lora:
+                case .lora, .dora:
+                    // LoRA: W x + s·B A x + b; DoRA: (m/n) ∘ (W x + s·B A x) + b, the bias not scaled.
                     let m = g.module!, a = g.first(p!), bT = g.second(p!)
                     target.update(from: rowBase, count: n)
-                    if let bias { Elementwise.add(bias.pointer, into: target, count: n) }
                     let ut = u + g.firstLoRA + local * m.rank
                     for j in 0..<m.rank {
                         ut[j] = Elementwise.dot(a + j * k, x + t * k, count: k)
                         Elementwise.addScaled(bT + j * n, alpha: m.scale * ut[j], into: target, count: n)
                     }
+                    if let factors { Elementwise.multiply(target, by: factors, count: n) }
+                    if let bias { Elementwise.add(bias.pointer, into: target, count: n) }
+                case .road:
+                    target.update(from: rowBase, count: n)
+                    if let bias { Elementwise.add(bias.pointer, into: target, count: n) }
+                    RoadRotation.apply(first: factors!, second: factors! + n, groupSize: g.module!.groupSize, outputs: n, to: target)
                 default:  // no adapter here, or IA3 on the input (already applied)
                     target.update(from: rowBase, count: n)
                     if let bias { Elementwise.add(bias.pointer, into: target, count: n) }
@@ -155,6 +168,10 @@ final class TrainingLinear {
     ///             dx[t] += Wᵀ dy[t] + s Σ_j v[j] A[j]
     ///     IA3 on the output: dl += Σ_t dy[t] ∘ (z[t] + b);  dx[t] += Wᵀ (l ∘ dy[t])
     ///     IA3 on the input:  g = Wᵀ dy[t];  dl += Σ_t x[t] ∘ g;  dx[t] += l ∘ g
+    ///     DoRA:   e = (m/n) ∘ dy[t];  dm += Σ_t dy[t] ∘ (z[t] + s·B u[t]) / n;  then LoRA's formulas with e for dy
+    ///             (n is a constant of the gradient, as PEFT's detached norm)
+    ///     RoAd:   df += Σ_t dy[t] ∘ (z[t] + b);  ds += Σ_t dy[t] ∘ ±partner(z[t] + b);  dx[t] += Wᵀ Rᵀ dy[t],
+    ///             and θ, α from f = α cos θ, s = α sin θ (RoadRotation's pairs and indices)
     func backward(
         weight w: PackedMatrix, transposed: PackedMatrix?, bias: Tensor?, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, tokens: Int,
         capture: LinearCapture, dx: UnsafeMutablePointer<Float>?
@@ -169,6 +186,8 @@ final class TrainingLinear {
             let rowsIn = gradientRows.reserve(rows * n)
             for g in layout {
                 let p = g.adapter?.parameters.pointer, grad = g.adapter?.gradients.pointer
+                let factors = outputFactors(g, outputs: n)
+                if g.kind == .road { roadFactorGradients.reserve(2 * n).update(repeating: 0, count: 2 * n) }
                 for t in g.tokens {
                     let local = t - g.tokens.lowerBound
                     let row = rowsIn + (g.firstRow + local * g.rowsPerToken) * n
@@ -187,14 +206,20 @@ final class TrainingLinear {
                         let zt = z + (g.firstRow + local) * n
                         TrainingKernels.addProduct(dyt, zt, into: dl, count: n)
                         if let bias { TrainingKernels.addProduct(dyt, bias.pointer, into: dl, count: n) }
+                    case .dora:
+                        doraRowGradient(
+                            g, token: t, z: z + (g.firstRow + local) * n, u: u, dy: dyt, factors: factors!, outputs: n, into: row)
+                    case .road:
+                        roadRowGradient(g, z: z + (g.firstRow + local) * n, bias: bias, dy: dyt, factors: factors!, outputs: n, into: row)
                     default:
                         row.update(from: dyt, count: n)
                     }
                 }
+                if g.kind == .road { roadParameterGradients(g, outputs: n) }
             }
             gIn = UnsafePointer(rowsIn)
         }
-        for g in layout where g.kind == .lora { loraGradients(g, x: x, dy: dy, u: u, inputs: k, outputs: n, dx: dx) }
+        for g in layout where g.hasLoRAFactors { loraGradients(g, x: x, rows: gIn, u: u, inputs: k, outputs: n, dx: dx) }
 
         let needsProduct = dx != nil || layout.contains { $0.kind == .flora || $0.kind == .ia3 && $0.module!.feedForward }
         guard needsProduct else { return }
@@ -223,9 +248,19 @@ final class TrainingLinear {
         }
     }
 
-    /// LoRA's factor gradients of one group, and its low-rank part of dx.
+    /// The group's per-output factors, `[2, n]`: DoRA's m / n and 1 / n, RoAd's f and s; nil for other kinds.
+    private func outputFactors(_ g: GroupModule, outputs n: Int) -> UnsafeMutablePointer<Float>? {
+        switch g.kind {
+        case .dora: doraFactors(g, outputs: n)
+        case .road: roadFactors(g, outputs: n)
+        default: nil
+        }
+    }
+
+    /// LoRA's factor gradients of one group, and its low-rank part of dx. `rows` holds each
+    /// token's output gradient at its expanded row (dy itself for LoRA, (m/n) ∘ dy for DoRA).
     private func loraGradients(
-        _ g: GroupModule, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, u: UnsafePointer<Float>, inputs k: Int, outputs n: Int,
+        _ g: GroupModule, x: UnsafePointer<Float>, rows: UnsafePointer<Float>, u: UnsafePointer<Float>, inputs k: Int, outputs n: Int,
         dx: UnsafeMutablePointer<Float>?
     ) {
         let m = g.module!, r = m.rank, s = m.scale
@@ -234,7 +269,7 @@ final class TrainingLinear {
         let v = loraV.reserve(g.tokens.count * r)
         for t in g.tokens {
             let local = t - g.tokens.lowerBound
-            let dyt = dy + t * n, ut = u + g.firstLoRA + local * r, vt = v + local * r
+            let dyt = rows + (g.firstRow + local) * n, ut = u + g.firstLoRA + local * r, vt = v + local * r
             for j in 0..<r {
                 vt[j] = Elementwise.dot(bT + j * n, dyt, count: n)
                 Elementwise.addScaled(dyt, alpha: s * ut[j], into: dbT + j * n, count: n)

@@ -2,14 +2,18 @@
 // continues with the same ones).
 
 import FloraAdapters
+import FloraFormats
 
 public struct TrainingOptions: Sendable, Equatable, Codable {
     public var kind: AdapterKind
-    /// fLoRA and LoRA rank (IA3: 1).
+    /// fLoRA, LoRA and DoRA rank (IA3 and RoAd: 1).
     public var rank: Int
     public var targets: [TargetModule]
     /// LoRA's `lora_alpha` (scale `alpha / rank`); PEFT's default, 8.
     public var loraAlpha: Float? = 8
+    /// RoAd's variant (nil: road_1, PEFT's default); its group size is the largest even divisor
+    /// of every target's outputs up to PEFT's default 64.
+    public var roadVariant: PEFTConfig.RoadVariant?
     /// fLoRA rank > 1: the noise that breaks the symmetry of the identity start (`A, B = 1 + noise·N(0,1)`).
     public var symmetryNoise: Float = 1e-3
     /// Optimiser steps of the whole run.
@@ -39,7 +43,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
 
     public init(kind: AdapterKind, rank: Int = 1, targets: [TargetModule], steps: Int) {
         self.kind = kind
-        self.rank = kind == .ia3 ? 1 : rank
+        self.rank = kind == .ia3 || kind == .road ? 1 : rank
         self.targets = targets
         self.steps = steps
     }

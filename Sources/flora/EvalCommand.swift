@@ -67,7 +67,7 @@ struct Eval: ParsableCommand {
             let weights = try AdapterLoader.load(
                 folder: folder, name: URL(fileURLWithPath: folder).lastPathComponent, shapes: model.adapterShapes, baseWeights: model)
             try weights.refuseVocabularyModules(for: "training and evaluation")
-            return [try TrainableAdapter(weights)]
+            return [try TrainableAdapter(weights, baseWeights: model)]
         } ?? []
         let engine = try GradientEngine(model: model, adapters: adapters)
         let index = adapters.isEmpty ? -1 : 0

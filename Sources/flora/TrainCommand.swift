@@ -1,27 +1,32 @@
 import ArgumentParser
 import FloraAdapters
+import FloraFormats
 import FloraModel
 import FloraTraining
 import Foundation
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fine-tune fLoRA, LoRA or IA3 adapters on a frozen base model; several at once in mixed batches.",
+        abstract: "Fine-tune fLoRA, LoRA, IA3, DoRA or RoAd adapters on a frozen base model; several at once in mixed batches.",
         discussion: """
             Each --data NAME=PATH trains one adapter; PATH is a text file, a folder (every file one document) or a \
             JSONL file of {"text": ...} or {"prompt": ..., "completion": ...} lines. The adapters are written as PEFT \
             folders OUT/NAME, with optimiser state beside them (OUT/trainer_state.json, OUT/optimizer.safetensors) \
-            and OUT/log.jsonl. Default learning rates: fLoRA 1e-2, LoRA 3e-3 (with lora_alpha 8), IA3 3e-2 (fLoRA and IA3 scale the \
-            base weights multiplicatively from 1 and need larger steps than LoRA's additive update).
+            and OUT/log.jsonl. Default learning rates: fLoRA 1e-2, LoRA and DoRA 3e-3 (with lora_alpha 8), IA3 and RoAd 3e-2 \
+            (fLoRA, IA3 and RoAd scale the base weights or outputs multiplicatively from 1 and need larger steps than LoRA's \
+            additive update).
             """)
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .customLong("type"), help: "Adapter type: flora, lora or ia3 (default flora).")
+    @Option(name: .customLong("type"), help: "Adapter type: flora, lora, ia3, dora or road (default flora).")
     var kind: AdapterKind?
 
-    @Option(help: "Rank of fLoRA and LoRA adapters (default 1).")
+    @Option(help: "Rank of fLoRA, LoRA and DoRA adapters (default 1).")
     var rank: Int?
+
+    @Option(name: .customLong("road-variant"), help: "RoAd's variant: road_1, road_2 or road_4 (default road_1, as PEFT).")
+    var roadVariant: PEFTConfig.RoadVariant?
 
     @Option(help: "Comma-separated target modules (default q_proj,k_proj; IA3: k_proj,v_proj,down_proj).")
     var targets: String?
@@ -41,7 +46,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("seq-len"), help: "Tokens per training sequence (default 256, or the model's context length when shorter).")
     var sequenceLength: Int?
 
-    @Option(name: .customLong("lr"), help: "Peak learning rate (default by type: fLoRA 1e-2, LoRA 3e-3, IA3 3e-2).")
+    @Option(name: .customLong("lr"), help: "Peak learning rate (default by type: fLoRA 1e-2, LoRA and DoRA 3e-3, IA3 and RoAd 3e-2).")
     var learningRate: Float?
 
     @Option(help: "Linear warm-up steps (default 10).")
@@ -59,7 +64,7 @@ struct Train: ParsableCommand {
     @Option(help: "Clip each adapter's gradient to this L2 norm; 0 turns clipping off (default 1).")
     var maxGradNorm: Float?
 
-    @Option(help: "LoRA's lora_alpha; the update is scaled by alpha / rank (default 8, as PEFT).")
+    @Option(help: "LoRA's and DoRA's lora_alpha; the update is scaled by alpha / rank (default 8, as PEFT).")
     var loraAlpha: Float?
 
     @Option(help: "Evaluate the held-out loss every N steps; 0: only before and after (default 50).")
@@ -85,6 +90,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if data.isEmpty { throw ValidationError("give at least one --data NAME=PATH") }
+        if roadVariant != nil, let kind, kind != .road { throw ValidationError("--road-variant applies to --type road, not \(kind.rawValue)") }
     }
 
     func run() throws {
@@ -120,7 +126,8 @@ struct Train: ParsableCommand {
             trainer = try Trainer(model: model, datasets: datasets, options: options, outputDirectory: out, baseModel: loaded.name)
         }
         trainer.engine.activationBudgetBytes = activationMemory << 20
-        printError("flora: training \(datasets.count) \(options.kind.rawValue) adapter(s), rank \(options.rank), on "
+        let shape = options.kind == .road ? (options.roadVariant ?? .road1).rawValue : "rank \(options.rank)"
+        printError("flora: training \(datasets.count) \(options.kind.rawValue) adapter(s), \(shape), on "
                    + options.targets.map(\.rawValue).joined(separator: ",") + ", peak learning rate \(options.peakLearningRate)")
         let bar = ProgressBar(title: "step", width: 24)
         defer { bar.finish() }
@@ -149,6 +156,7 @@ struct Train: ParsableCommand {
         let kind = self.kind ?? .flora
         var o = TrainingOptions(
             kind: kind, rank: rank ?? 1, targets: try targets.map(Self.parseTargets) ?? shapes.defaultTargets(for: kind), steps: steps ?? 200)
+        o.roadVariant = kind == .road ? roadVariant ?? .road1 : nil
         o.batchSize = batchSize ?? o.batchSize
         o.sequenceLength = sequenceLength ?? min(o.sequenceLength, contextLength)
         o.learningRate = learningRate
@@ -174,6 +182,7 @@ struct Train: ParsableCommand {
         }
         try check(kind, saved.kind, "type")
         try check(rank, saved.rank, "rank")
+        try check(roadVariant, saved.roadVariant ?? .road1, "road-variant")
         try check(try targets.map(Self.parseTargets), saved.targets, "targets")
         try check(batchSize, saved.batchSize, "batch-size")
         try check(sequenceLength, saved.sequenceLength, "seq-len")
@@ -203,6 +212,7 @@ struct Train: ParsableCommand {
 }
 
 extension LearningRateDecay: ExpressibleByArgument {}
+extension PEFTConfig.RoadVariant: ExpressibleByArgument {}
 
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -2,6 +2,7 @@
 // loss equal those of a batch of its own examples alone; the training forward equals serving's.
 
 import FloraAdapters
+import FloraFormats
 import FloraModel
 import FloraTensor
 import FloraTraining
@@ -11,7 +12,7 @@ import Testing
     @Test("Each adapter's gradient in a mixed minibatch equals its gradient on its own examples", arguments: TinyArchitecture.allCases, [false, true])
     func mixedBatchGradientsEqualSoloGradients(architecture: TinyArchitecture, keepActivations: Bool) throws {
         let model = try Tiny.model(architecture)
-        // Each adapter on other modules; IA3 on an attention output and an MLP input.
+        // Each adapter on other modules; IA3 on an attention output and an MLP input; every kind at once.
         let targets: [[TargetModule]] = architecture == .llama
             ? [[.qProj, .vProj, .downProj], [.kProj, .vProj, .downProj], [.oProj, .upProj]]
             : [[.cAttn, .mlpCProj], [.cAttn, .mlpCProj], [.attnCProj, .cFc]]
@@ -20,6 +21,8 @@ import Testing
             try Tiny.adapter(.lora, rank: 3, targets: targets[0], model: model, seed: 2),
             try Tiny.adapter(.ia3, targets: targets[1], model: model, seed: 3),
             try Tiny.adapter(.flora, rank: 1, targets: targets[2], model: model, seed: 4, name: "flora-1"),
+            try Tiny.adapter(.dora, rank: 2, targets: targets[1], model: model, seed: 6),
+            try Tiny.adapter(.road, targets: targets[0], model: model, seed: 7, roadVariant: .road4),
         ]
         let engine = try GradientEngine(model: model, adapters: adapters)
         engine.activationBudgetBytes = keepActivations ? Int.max : 0
@@ -27,7 +30,7 @@ import Testing
         // Interleaved on purpose: the batch groups them by adapter.
         var examples: [(example: TrainingExample, adapter: Int)] = []
         for round in 0..<2 {
-            for (adapter, example) in [(2, 0), (0, 1), (-1, 2), (3, 0), (1, 1)] {
+            for (adapter, example) in [(2, 0), (0, 1), (5, 1), (-1, 2), (3, 0), (4, 2), (1, 1)] {
                 examples.append((Tiny.examples(vocabulary: v, seed: UInt64(10 * round + adapter + 5))[example], adapter))
             }
         }
@@ -52,10 +55,20 @@ import Testing
         }
     }
 
-    @Test("The training forward gives the serving forward's logits", arguments: TinyArchitecture.allCases, [AdapterKind.flora, .lora, .ia3])
-    func trainingForwardMatchesServing(architecture: TinyArchitecture, kind: AdapterKind) throws {
+    /// An adapter kind, with RoAd's variant.
+    struct Choice: Sendable, CustomTestStringConvertible {
+        var kind: AdapterKind
+        var variant: PEFTConfig.RoadVariant = .road1
+        var testDescription: String { kind == .road ? variant.rawValue : kind.rawValue }
+    }
+
+    static let choices = [AdapterKind.flora, .lora, .ia3, .dora, .road].map { Choice(kind: $0) }
+        + [Choice(kind: .road, variant: .road2), Choice(kind: .road, variant: .road4)]
+
+    @Test("The training forward gives the serving forward's logits", arguments: TinyArchitecture.allCases, choices)
+    func trainingForwardMatchesServing(architecture: TinyArchitecture, choice: Choice) throws {
         let model = try Tiny.model(architecture, attentionBias: true)
-        let adapter = try Tiny.adapter(kind, rank: 2, model: model)
+        let adapter = try Tiny.adapter(choice.kind, rank: 2, model: model, roadVariant: choice.variant)
         let engine = try GradientEngine(model: model, adapters: [adapter])
         let tokens: [Int32] = [3, 17, 5, 39, 0, 22, 8, 8, 11, 30, 1]
         let training = try engine.logits(tokens: tokens, adapter: 0)

@@ -1,6 +1,6 @@
-// scripts/peft_check.py: with torch, transformers, peft and gguf installed, a LoRA, an IA3 and an
-// fLoRA adapter written by Flora give transformers' logits on SmolLM2; without them the script
-// says it skipped and succeeds.
+// scripts/peft_check.py: with torch, transformers, peft and gguf installed, a LoRA, an IA3, a
+// DoRA (`use_dora`), a RoAd and an fLoRA adapter written by Flora give transformers' logits on
+// SmolLM2; without them the script says it skipped and succeeds.
 
 import FloraAdapters
 import FloraFormats
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test("Adapters written by Flora give transformers + PEFT's logits (or the check skips without torch)", arguments: [
-        AdapterKind.lora, .ia3, .flora,
+        AdapterKind.lora, .ia3, .flora, .dora, .road,
     ])
     func peftAgreesWithFlora(kind: AdapterKind) throws {
         let script = TestFiles.repositoryRoot + "/scripts/peft_check.py"
@@ -55,10 +55,11 @@ import Testing
         let model = try loaded.requireModel()
         let targets: [TargetModule] = kind == .ia3 ? [.kProj, .vProj, .downProj] : [.qProj, .kProj, .vProj]
         let weights = try AdapterWeights.initialized(
-            name: "check", kind: kind, rank: 4, targets: targets, shapes: model.adapterShapes, seed: 3, random: true, alpha: 8)
+            name: "check", kind: kind, rank: 4, targets: targets, shapes: model.adapterShapes, seed: 3, random: true, alpha: 8,
+            baseWeights: model)
         let folder = try TestFiles.scratchDirectory() + "/check"
         try AdapterWriter.write(weights, to: folder)
-        let engine = try GradientEngine(model: model, adapters: [try TrainableAdapter(weights)])
+        let engine = try GradientEngine(model: model, adapters: [try TrainableAdapter(weights, baseWeights: model)])
         let ids = loaded.tokenizer.encode("sub add { my ($a, $b) = @_; return $a + $b; }")
         let logits = try engine.logits(tokens: ids, adapter: 0)
         let dump = try TestFiles.scratchDirectory() + "/logits.safetensors"

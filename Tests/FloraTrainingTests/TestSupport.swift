@@ -2,6 +2,7 @@
 // architecture Flora trains.
 
 import FloraAdapters
+import FloraFormats
 import FloraModel
 import FloraTensor
 import FloraTraining
@@ -54,11 +55,13 @@ enum Tiny {
     /// A trainable adapter on `targets` (all of the model's when nil) of every layer, at random (non-identity) values.
     static func adapter(
         _ kind: AdapterKind, rank: Int = 2, targets: [TargetModule]? = nil, model: any CausalLanguageModel, seed: UInt64 = 5,
-        name: String? = nil
+        name: String? = nil, roadVariant: PEFTConfig.RoadVariant = .road1
     ) throws -> TrainableAdapter {
-        try TrainableAdapter(AdapterWeights.initialized(
-            name: name ?? kind.rawValue, kind: kind, rank: rank, targets: targets ?? Self.targets(model), shapes: model.adapterShapes,
-            seed: seed, random: true, alpha: 2 * Float(rank)))
+        try TrainableAdapter(
+            AdapterWeights.initialized(
+                name: name ?? kind.rawValue, kind: kind, rank: rank, targets: targets ?? Self.targets(model), shapes: model.adapterShapes,
+                seed: seed, random: true, alpha: 2 * Float(rank), baseWeights: model, roadVariant: roadVariant),
+            baseWeights: model)
     }
 
     /// Random sequences: a plain one, one with two packed segments, one with a prompt that is not scored.

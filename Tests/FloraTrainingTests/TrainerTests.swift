@@ -21,14 +21,14 @@ import Testing
         return TrainingDataset(name: name, source: "memory:\(name)", train: Array(examples.prefix(8)), heldOut: Array(examples.suffix(2)))
     }
 
-    @Test("Training lowers the loss on a small task for every adapter kind", arguments: TinyArchitecture.allCases, [AdapterKind.flora, .lora, .ia3])
+    @Test("Training lowers the loss on a small task for every adapter kind", arguments: TinyArchitecture.allCases, [AdapterKind.flora, .lora, .ia3, .dora, .road])
     func lossGoesDown(architecture: TinyArchitecture, kind: AdapterKind) throws {
         let model = try Tiny.model(architecture)
         var options = TrainingOptions(kind: kind, rank: 2, targets: Tiny.targets(model), steps: 60)
         options.batchSize = 4
         options.warmupSteps = 2
         options.evalEvery = 0
-        options.learningRate = [.lora: 2e-2, .flora: 1e-1, .ia3: 2e-1][kind]
+        options.learningRate = [.lora: 2e-2, .flora: 1e-1, .ia3: 2e-1, .dora: 2e-2, .road: 1e-1][kind]
         let data = Self.dataset("task", step: 3, vocabulary: Int32(model.dimensions.vocabularySize), seed: 1)
         let trainer = try Trainer(model: model, datasets: [data], options: options, outputDirectory: try TestFiles.scratchDirectory())
         var losses: [Double] = []
@@ -80,7 +80,8 @@ import Testing
         #expect(log.first!.contains("\"type\":\"eval\"") && log[1].contains("\"type\":\"train\""))
     }
 
-    @Test("A run interrupted at a checkpoint and resumed ends bitwise where an unbroken run ends", arguments: [AdapterKind.flora, .lora, .ia3])
+    @Test("A run interrupted at a checkpoint and resumed ends bitwise where an unbroken run ends",
+          arguments: [AdapterKind.flora, .lora, .ia3, .dora, .road])
     func resumeEqualsUnbrokenRun(kind: AdapterKind) throws {
         let model = try Tiny.model()
         var options = TrainingOptions(kind: kind, rank: 2, targets: [.qProj, .kProj, .vProj, .downProj], steps: 6)
@@ -112,6 +113,43 @@ import Testing
             #expect(a == b, "\(file) differs")
         }
         #expect(try Checkpoint.readState(straight).datasets == Checkpoint.readState(resumed).datasets)
+    }
+
+    @Test("Trained DoRA and RoAd adapters are PEFT folders that load back with the trained values and serve",
+          arguments: TinyArchitecture.allCases, [AdapterKind.dora, .road])
+    func decomposedAdaptersLoad(architecture: TinyArchitecture, kind: AdapterKind) throws {
+        let model = try Tiny.model(architecture)
+        let targets: [TargetModule] = architecture == .llama ? [.qProj, .vProj] : [.cAttn, .mlpCProj]
+        var options = TrainingOptions(kind: kind, rank: 2, targets: targets, steps: 3)
+        options.batchSize = 2
+        options.roadVariant = kind == .road ? .road2 : nil
+        let out = try TestFiles.scratchDirectory()
+        let data = Self.dataset("code", step: 1, vocabulary: Int32(model.dimensions.vocabularySize), seed: 2)
+        let trainer = try Trainer(model: model, datasets: [data], options: options, outputDirectory: out)
+        try trainer.run()
+        let names = try SafetensorsFile(path: out + "/code/adapter_model.safetensors").tensorNames
+        let stack = architecture == .llama ? "model.layers" : "transformer.h"
+        let roles = kind == .dora ? ["lora_A.weight", "lora_B.weight", "lora_magnitude_vector"] : ["road_theta", "road_alpha"]
+        for module in targets {
+            for layer in 0..<model.dimensions.layerCount {
+                for role in roles {
+                    #expect(names.contains("base_model.model.\(stack).\(layer).\(module.block).\(module.name).\(role)"), "\(names)")
+                }
+            }
+        }
+        // The folder's own norms: the loader computes ‖W + s·B A‖ afresh from the trained A and B.
+        let weights = try AdapterLoader.load(folder: out + "/code", name: "code", shapes: model.adapterShapes, baseWeights: model)
+        #expect(weights.kind == kind)
+        let loaded = try TrainableAdapter(weights, baseWeights: model)
+        #expect(loaded.parameters.toArray() == trainer.adapters[0].parameters.toArray())
+        if kind == .road { #expect(loaded.modules.allSatisfy { $0.roadVariant == .road2 }) }
+        let tokens: [Int32] = [1, 2, 3, 4, 5, 6]
+        let served = try Tiny.servingLogits(model, tokens: tokens, adapter: weights)
+        let trained = try trainer.engine.logits(tokens: tokens, adapter: 0)
+        let base = try Tiny.servingLogits(model, tokens: tokens, adapter: nil)
+        #expect(maxDifference(served, trained).difference <= 1e-5 * maxDifference(served, trained).scale)
+        // Both start at the base layer (DoRA: B = 0, m = ‖W‖; RoAd: θ = 0, α = 1); three steps moved them.
+        #expect(maxDifference(served, base).difference > 1e-4 * maxDifference(served, base).scale)
     }
 
     @Test("Resuming with other data is refused")
