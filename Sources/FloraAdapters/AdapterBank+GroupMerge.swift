@@ -82,7 +82,9 @@ extension AdapterBank {
     /// `.always` merges every fLoRA group; `.measured` a group whose W' is kept when the kept
     /// weight is cheaper than its expanded rows, else one whose W' is worth keeping (if the budget
     /// has room) or worth forming for this call alone (at least two tokens), as the measured costs
-    /// say. `.measured` merges only where the weight's products are exact: with int8 products the
+    /// say. A W' is worth keeping when its sequences' decode steps (one token each) will read it
+    /// rather than expand: at low rank a prompt's merge pays in prefill, but a kept copy would only
+    /// take memory, and its allocation time. `.measured` merges only where the weight's products are exact: with int8 products the
     /// expansion and the merged fp32 weight differ by more than greedy near-ties tolerate, and a
     /// sequence's tokens must not depend on the batch it shares a step with (its group's size
     /// there decides the path).
@@ -106,7 +108,7 @@ extension AdapterBank {
                     if always || costs(module, weight).prefersKept(tokens: members, rank: m.rank) {
                         source = MergedSource(kept: UnsafeMutablePointer(mutating: kept), form: false)
                     }
-                } else if cache.budget > 0, always || costs(module, weight).prefersKept(tokens: members, rank: m.rank),
+                } else if cache.budget > 0, always || costs(module, weight).prefersKept(tokens: 1, rank: m.rank),
                           let room = cache.reserve(slot: slot, place: place, floats: MatMul.mergedPanelFloats(weight)) {
                     source = MergedSource(kept: room, form: true)
                 } else if always || (members >= 2 && m.rank >= 2 && costs(module, weight).prefersMerge(tokens: members, rank: m.rank)) {

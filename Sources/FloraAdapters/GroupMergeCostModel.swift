@@ -62,12 +62,21 @@ public struct GroupMergeCosts: Sendable, Equatable {
     }
 
     /// Whether a group of `tokens` tokens of a rank-`rank` adapter whose W' is already formed is
-    /// cheaper through it than expanded: `T·r·expandedRow > mergedPass + T·mergedRow`. For a
-    /// decoding sequence (T = 1) this says whether keeping its W' pays from the next step on.
+    /// cheaper through it than expanded: `T·r·expandedRow > passContention·mergedPass + T·mergedRow`.
+    /// For a decoding sequence (T = 1) this says whether keeping its W' pays from the next step on.
     public func prefersKept(tokens: Int, rank: Int) -> Bool {
         guard tokens >= 1, rank >= 2 else { return false }
-        return Double(tokens * rank) * expandedRow > mergedPass + Double(tokens) * mergedRow
+        return Double(tokens * rank) * expandedRow > Self.passContention * mergedPass + Double(tokens) * mergedRow
     }
+
+    /// What a pass over a kept W' costs in a serving step, in calibration passes. The calibration
+    /// streams one weight at a time on an idle machine; a decode step streams every sequence's
+    /// kept weights, each a product too small to keep both cores busy, and forms and first
+    /// touches the weights of sequences that just arrived. Measured with `flora bench latency
+    /// --rate 8` on SmolLM2 (docs/benchmarks.md): at rank 16, where the bare figure kept q's W'
+    /// (16 rows, 100 µs, against a 58 µs pass), keeping lost to the expansion (1.65× against 1.45×
+    /// the base model's seconds per token); at rank 64 it won (2.50× against 3.48×).
+    static let passContention = 2.0
 
     /// Rows of the calibration products: a prefill chunk's worth, so that per-row costs are
     /// those of the large groups the merge is for.

@@ -12,7 +12,9 @@
 
 import FloraTensor
 
-/// Merged fp32 panels of (slot, layer, module), within a byte budget.
+/// Merged fp32 panels of (slot, layer, module), within a byte budget, in least-recently-used
+/// order: a list from the entry used longest ago to the one used last, so that finding what to
+/// evict, or that nothing may be evicted, takes constant time per step and group.
 final class MergedWeightCache {
     private struct Key: Hashable {
         var slot: AdapterSlot
@@ -20,28 +22,39 @@ final class MergedWeightCache {
     }
 
     private final class Entry {
+        let key: Key
         let panels: ScratchBuffer<Float>
-        let floats: Int
         var lastPass: UInt64
         /// Whether the panels hold W' (false between `reserve` and the merge that fills them).
         var filled = false
+        var older: Entry?
+        var newer: Entry?
 
-        init(panels: ScratchBuffer<Float>, floats: Int, pass: UInt64) {
+        init(key: Key, panels: ScratchBuffer<Float>, pass: UInt64) {
+            self.key = key
             self.panels = panels
-            self.floats = floats
             lastPass = pass
         }
+
+        var bytes: Int { panels.capacity * MemoryLayout<Float>.stride }
     }
 
     /// Most bytes of merged panels held; 0 keeps none.
     var budget: Int {
-        didSet { evict(toFit: 0, protecting: .max) }
+        didSet { _ = evict(toFit: 0, protecting: .max) }
     }
     private(set) var bytes = 0
     private var entries: [Key: Entry] = [:]
+    private var oldest: Entry?
+    private var newest: Entry?
     private var pass: UInt64 = 0
 
     init(budget: Int) { self.budget = max(0, budget) }
+
+    deinit {
+        // The list's links are strong both ways; unlinking frees the entries.
+        while let entry = oldest { unlink(entry) }
+    }
 
     var count: Int { entries.count }
 
@@ -51,22 +64,26 @@ final class MergedWeightCache {
     /// The filled panels of (slot, layer, module), marked used in this pass; nil when not held.
     func panels(slot: AdapterSlot, place: Int) -> UnsafePointer<Float>? {
         guard let entry = entries[Key(slot: slot, place: Int32(place))], entry.filled else { return nil }
-        entry.lastPass = pass
+        touch(entry)
         return UnsafePointer(entry.panels.pointer)
     }
 
     /// Room for the panels of (slot, layer, module), `floats` long, which the caller fills in this
     /// pass and then marks with `filled`; nil when the budget cannot hold them without evicting an
-    /// entry used in this or the previous pass.
+    /// entry used in this or the previous pass. An evicted entry's buffer is reused when it is
+    /// large enough (modules of one shape follow one another), so a full cache allocates nothing.
     func reserve(slot: AdapterSlot, place: Int, floats: Int) -> UnsafeMutablePointer<Float>? {
         let key = Key(slot: slot, place: Int32(place))
         let needed = floats * MemoryLayout<Float>.stride
         guard entries[key] == nil, needed <= budget else { return nil }
-        evict(toFit: needed, protecting: pass &- 1)
+        let freed = evict(toFit: needed, protecting: pass &- 1)
         guard bytes + needed <= budget else { return nil }
-        let buffer = ScratchBuffer<Float>(capacity: floats)
-        entries[key] = Entry(panels: buffer, floats: floats, pass: pass)
-        bytes += needed
+        let buffer = freed.last { $0.capacity >= floats } ?? ScratchBuffer<Float>(capacity: floats)
+        let entry = Entry(key: key, panels: buffer, pass: pass)
+        guard bytes + entry.bytes <= budget else { return nil }
+        entries[key] = entry
+        append(entry)
+        bytes += entry.bytes
         return buffer.pointer
     }
 
@@ -77,22 +94,46 @@ final class MergedWeightCache {
 
     /// Forgets every entry of `slot` (its adapter was removed, or another installed there).
     func invalidate(slot: AdapterSlot) {
-        for (key, entry) in entries where key.slot == slot { drop(key, entry) }
+        for (key, entry) in entries where key.slot == slot { drop(entry) }
     }
 
-    /// Evicts the least recently used entries last used before pass `protecting` until `needed`
-    /// more bytes fit; stops early when only protected entries are left.
-    private func evict(toFit needed: Int, protecting: UInt64) {
-        guard bytes + needed > budget else { return }
-        let candidates = entries.filter { $0.value.lastPass < protecting }.sorted { $0.value.lastPass < $1.value.lastPass }
-        for (key, entry) in candidates {
-            if bytes + needed <= budget { return }
-            drop(key, entry)
+    /// Evicts entries from the oldest until `needed` more bytes fit, stopping at the first entry
+    /// used in pass `protecting` or later (all newer ones were used later still). Returns the
+    /// evicted entries' buffers.
+    private func evict(toFit needed: Int, protecting: UInt64) -> [ScratchBuffer<Float>] {
+        var freed: [ScratchBuffer<Float>] = []
+        while bytes + needed > budget, let entry = oldest, entry.lastPass < protecting {
+            drop(entry)
+            freed.append(entry.panels)
         }
+        return freed
     }
 
-    private func drop(_ key: Key, _ entry: Entry) {
-        entries[key] = nil
-        bytes -= entry.floats * MemoryLayout<Float>.stride
+    private func touch(_ entry: Entry) {
+        entry.lastPass = pass
+        guard entry !== newest else { return }
+        unlink(entry)
+        append(entry)
+    }
+
+    private func drop(_ entry: Entry) {
+        entries[entry.key] = nil
+        unlink(entry)
+        bytes -= entry.bytes
+    }
+
+    private func append(_ entry: Entry) {
+        entry.older = newest
+        entry.newer = nil
+        newest?.newer = entry
+        newest = entry
+        if oldest == nil { oldest = entry }
+    }
+
+    private func unlink(_ entry: Entry) {
+        if let older = entry.older { older.newer = entry.newer } else { oldest = entry.newer }
+        if let newer = entry.newer { newer.older = entry.older } else { newest = entry.older }
+        entry.older = nil
+        entry.newer = nil
     }
 }

@@ -140,11 +140,13 @@ func costModelDecision() {
 
 @Test("The cost model keeps a formed W' when one pass over it costs less than the expanded rows it replaces")
 func keptCostDecision() {
-    let costs = GroupMergeCosts(expandedRow: 1, mergedRow: 1, mergeFixed: 10, mergePerRank: 1, mergedPass: 10)
-    #expect(!costs.prefersKept(tokens: 1, rank: 8))    // 8 rows against 10 + 1
+    // A pass counts twice (GroupMergeCosts.passContention).
+    let costs = GroupMergeCosts(expandedRow: 1, mergedRow: 1, mergeFixed: 10, mergePerRank: 1, mergedPass: 5)
+    #expect(!costs.prefersKept(tokens: 1, rank: 8))    // 8 rows against 2·5 + 1
     #expect(costs.prefersKept(tokens: 1, rank: 16))    // 16 against 11
     #expect(!costs.prefersKept(tokens: 1, rank: 1))
     #expect(costs.prefersKept(tokens: 4, rank: 4))     // 16 against 14
+    #expect(!costs.prefersKept(tokens: 4, rank: 3))    // 12 against 14
 }
 
 /// A bank of eight rank-64 and one rank-8 fLoRA adapters on q of SmolLM2's shapes, deciding with
