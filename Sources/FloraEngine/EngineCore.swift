@@ -231,7 +231,8 @@ final class EngineCore {
             preemptions: scheduler.preemptionCount, prefixCacheHitTokens: blocks.prefixCacheHitTokens,
             prefixCacheMissTokens: blocks.prefixCacheMissTokens, registeredAdapters: adapters.registeredCount,
             residentAdapters: adapters.residentNames, runningAdapters: running.sorted(), waitingAdapters: waiting.sorted(),
-            maxResidentAdapters: config.maxResidentAdapters, adapterPins: adapters.totalPins)
+            maxResidentAdapters: config.maxResidentAdapters, adapterPins: adapters.totalPins,
+            mergedWeightBytes: adapters.store.mergedWeightBytes)
         published.snapshot.withLock { $0 = snapshot }
     }
 

@@ -166,6 +166,8 @@ public struct EngineSnapshot: Sendable {
     public var maxResidentAdapters: Int
     /// Adapter pins held by running sequences (a leak shows as a non-zero count when idle).
     public var adapterPins: Int = 0
+    /// Bytes of fLoRA merged weights kept across steps (at most `EngineConfig.mergedWeightBytes`).
+    public var mergedWeightBytes: Int = 0
 }
 
 /// Why a request's output ended (OpenAI's `finish_reason`).

@@ -12,7 +12,7 @@ import Synchronization
 
 public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
-    private let running, waiting, kvCacheUsage, kvBlocksFree, kvBlocksTotal, adaptersResident, adaptersRegistered, adapterPins: Gauge
+    private let running, waiting, kvCacheUsage, kvBlocksFree, kvBlocksTotal, adaptersResident, adaptersRegistered, adapterPins, mergedWeightBytes: Gauge
     private let promptTokens, generationTokens, preemptions: Counter
     private let timeToFirstToken, interTokenLatency, requestLatency: ValueHistogram
     private let finished: [FinishReason: Counter]
@@ -38,6 +38,8 @@ public final class ServerMetrics: Sendable {
         adaptersResident = registry.makeGauge(descriptor: Self.named("flora_adapters_resident", "Adapters held in memory."))
         adaptersRegistered = registry.makeGauge(descriptor: Self.named("flora_adapters_registered", "Adapters known by name."))
         adapterPins = registry.makeGauge(descriptor: Self.named("flora_adapter_pins", "Adapter pins held by running sequences (0 when idle)."))
+        mergedWeightBytes = registry.makeGauge(
+            descriptor: Self.named("flora_merged_weight_bytes", "Bytes of fLoRA merged weights kept across steps (--merged-weight-cache-mb bounds them)."))
         promptTokens = registry.makeCounter(descriptor: Self.named("vllm:prompt_tokens_total", "Prompt tokens accepted."))
         generationTokens = registry.makeCounter(descriptor: Self.named("vllm:generation_tokens_total", "Tokens generated."))
         preemptions = registry.makeCounter(descriptor: Self.named("vllm:num_preemptions_total", "Requests preempted to free KV blocks."))
@@ -83,6 +85,7 @@ public final class ServerMetrics: Sendable {
             adaptersResident.set(Double(snapshot.residentAdapters.count))
             adaptersRegistered.set(Double(registeredAdapters))
             adapterPins.set(Double(snapshot.adapterPins))
+            mergedWeightBytes.set(Double(snapshot.mergedWeightBytes))
             promptTokens.increment(by: Int64(max(0, snapshot.promptTokensTotal - state.promptTokensSeen)))
             generationTokens.increment(by: Int64(max(0, snapshot.generationTokensTotal - state.generationTokensSeen)))
             preemptions.increment(by: Int64(max(0, snapshot.preemptions - state.preemptionsSeen)))

@@ -45,6 +45,8 @@ import Testing
             for await (i, run) in group { runs[i] = run }
             return runs
         }
+        let kept = await engine.snapshot().mergedWeightBytes
+        #expect(kept > 0 && kept <= 512 << 20, "kept merged weights: \(kept) bytes")
         for (i, prompt) in prompts.enumerated() {
             #expect(runs[i].error == nil, "request \(i): \(String(describing: runs[i].error))")
             let expected = try soloGreedy(model: model, adapter: adapters[i % 2], prompt: prompt, maxTokens: 10, stopToken: 2)

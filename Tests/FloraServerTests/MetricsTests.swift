@@ -94,6 +94,7 @@ struct Sample: Equatable {
             #expect((value("vllm:inter_token_latency_seconds_count") ?? 0) > 0)
             #expect(value("flora_adapters_registered") == 2)
             #expect(value("flora_adapters_resident") == 2)
+            #expect(value("flora_merged_weight_bytes") != nil)
         }
     }
 
